@@ -1,0 +1,67 @@
+"""print() capture for running flows, without a stdout swap left behind.
+
+While at least one run captures, ``sys.stdout`` is a router that sends text written in a
+capturing context to that run and everything else to the stdout it replaced. When the
+last capturing run ends the original stdout is put back (unless someone replaced the
+router meanwhile, in which case theirs is left alone).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any, TextIO
+
+from ._context import print_sink
+
+_lock = threading.Lock()
+_users = 0
+_router: _StdoutRouter | None = None
+
+
+class _StdoutRouter:
+    def __init__(self, original: TextIO) -> None:
+        self.original = original
+
+    def write(self, text: str) -> int:
+        sink = print_sink.get()
+        if sink is None:
+            return self.original.write(text)
+        sink._capture_print(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self.original.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.original, name)
+
+
+def acquire() -> None:
+    """Start routing stdout (reference counted)."""
+    global _users, _router
+    with _lock:
+        _users += 1
+        if _users == 1:
+            _router = _StdoutRouter(sys.stdout)
+            sys.stdout = _router
+
+
+def release() -> None:
+    """Stop routing when the last capturing run has ended."""
+    global _users, _router
+    with _lock:
+        _users -= 1
+        if _users == 0 and _router is not None:
+            if sys.stdout is _router:
+                sys.stdout = _router.original
+            _router = None
+
+
+def console() -> TextIO:
+    """The real stdout, for flowtel's own console output."""
+    router = _router
+    if router is not None:
+        return router.original
+    stdout = sys.stdout
+    return stdout.original if isinstance(stdout, _StdoutRouter) else stdout

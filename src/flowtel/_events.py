@@ -1,0 +1,112 @@
+"""Public lifecycle events and the listener registry.
+
+Events are built only when someone listens: with an empty ``flow_events.event_listeners``
+a run pays one truthiness check per lifecycle point.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Callable
+
+__all__ = [
+    "Flow_Events",
+    "Flow_Run__Event",
+    "Flow_Run__Event_Data",
+    "Flow_Run__Event_Type",
+    "flow_events",
+]
+
+_logger = logging.getLogger("flowtel.events")
+
+
+class Flow_Run__Event_Type(str, Enum):
+    """What happened in a run."""
+
+    FLOW_START = "flow_start"
+    FLOW_STOP = "flow_stop"
+    TASK_START = "task_start"
+    TASK_STOP = "task_stop"
+    FLOW_MESSAGE = "flow_message"
+    NEW_ARTIFACT = "new_artifact"
+    NEW_RESULT = "new_result"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass
+class Flow_Run__Event_Data:
+    """Where an event came from and its payload."""
+
+    data: dict = field(default_factory=dict)
+    event_source: str = ""
+    flow_name: str = ""
+    flow_run_id: str = ""
+    log_level: int = 0
+    task_name: str = ""
+    task_run_id: str = ""
+
+
+_event_ids = itertools.count(1)
+
+
+@dataclass
+class Flow_Run__Event:
+    """One lifecycle event. ``event_id`` is unique in the process; ``timestamp`` is epoch ms."""
+
+    event_type: Flow_Run__Event_Type
+    event_data: Flow_Run__Event_Data
+    event_id: int = field(default_factory=lambda: next(_event_ids))
+    timestamp: int = field(default_factory=lambda: time.time_ns() // 1_000_000)
+
+
+Listener = Callable[[Flow_Run__Event], Any]
+
+
+class Flow_Events:
+    """The process-wide listener registry.
+
+    ``event_listeners`` is a plain list: append or remove callables. Each listener is
+    called synchronously, in list order, on the thread that raised the event; it must not
+    block. A listener that raises is reported once through ``logging`` and is otherwise
+    ignored: the run and the other listeners carry on.
+    """
+
+    def __init__(self) -> None:
+        self.event_listeners: list[Listener] = []
+        self._reported: set[Any] = set()
+
+    def raise_event(self, event: Flow_Run__Event) -> None:
+        for listener in tuple(self.event_listeners):
+            try:
+                listener(event)
+            except Exception:
+                self._report(listener)
+
+    def _report(self, listener: Listener) -> None:
+        try:
+            key: Any = listener
+            hash(key)
+        except TypeError:
+            key = id(listener)
+        if key in self._reported:
+            return
+        self._reported.add(key)
+        _logger.exception(
+            "flowtel event listener %r raised; it stays registered and later errors "
+            "from it are not reported",
+            listener,
+        )
+
+    def reset(self) -> None:
+        """Remove every listener and forget reported failures (for tests)."""
+        self.event_listeners.clear()
+        self._reported.clear()
+
+
+flow_events = Flow_Events()

@@ -1,0 +1,401 @@
+"""Flow: one run of a flow function, its log, data, artifacts and results."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Callable
+
+from . import _capture
+from ._config import Flow_Run__Config
+from ._context import current_flow, current_task, print_sink
+from ._events import Flow_Run__Event_Type, flow_events
+from ._function_info import FLOW_INJECTABLE, FunctionInfo
+from ._run import (
+    STATUS_CANCELLED,
+    STATUS_COMPLETED,
+    STATUS_FAILED,
+    STATUS_PENDING,
+    STATUS_RUNNING,
+    LogEntry,
+    RunLogging,
+    emit_event,
+    error_text,
+    new_run_id,
+)
+from .telemetry import _runtime as telemetry
+
+if TYPE_CHECKING:
+    from ._task import Task
+
+_DEBUG = logging.DEBUG
+_INFO = logging.INFO
+_ERROR = logging.ERROR
+
+FLOW_RETURN_VALUE_KEY = "flow-return-value"
+
+
+class Flow(RunLogging):
+    """One flow run: the context its tasks find, and the record of what happened.
+
+    Build one with a ``@flow`` function call (or ``Flow(...).setup(target, ...)``), then
+    ``execute()`` it. A Flow runs one run at a time; executing it again starts a new run
+    with a new ``flow_id`` (unless ``flow_id`` was fixed) and fresh run state.
+    """
+
+    def __init__(
+        self,
+        flow_config: Flow_Run__Config | None = None,
+        flow_name: str | None = None,
+        flow_id: str | None = None,
+    ) -> None:
+        if flow_config is not None and not isinstance(flow_config, Flow_Run__Config):
+            raise TypeError(
+                f"flow_config must be a Flow_Run__Config, got {type(flow_config).__name__} "
+                f"{flow_config!r}"
+            )
+        if flow_name is not None and not isinstance(flow_name, str):
+            raise TypeError(f"flow_name must be a str, got {type(flow_name).__name__}")
+        if flow_id is not None and (not isinstance(flow_id, str) or not flow_id):
+            raise TypeError(f"flow_id must be a non-empty str, got {flow_id!r}")
+        self.flow_config = flow_config if flow_config is not None else Flow_Run__Config()
+        self.flow_name = flow_name or ""
+        self._fixed_id = flow_id
+        self.flow_id = flow_id or new_run_id()
+        self._info: FunctionInfo | None = None
+        self._args: tuple = ()
+        self._kwargs: dict = {}
+        self._runs = 0
+        self._with_tokens: list[contextvars.Token] = []
+        self._init_run_state()
+
+    def _init_run_state(self) -> None:
+        self.data: dict[str, Any] = {}
+        self.executed_tasks: list[Task] = []
+        self.flow_artifacts: list[dict[str, Any]] = []
+        self.flow_results: list[dict[str, Any]] = []
+        self.flow_error: BaseException | None = None
+        self.flow_return_value: Any = None
+        self.flow_status = STATUS_PENDING
+        self.flow_duration = 0.0
+        self.failed_tasks = 0
+        self.started_at: float | None = None
+        self._log_entries: list[LogEntry] = []
+        self._print_buffer = ""
+        self._span: Any = None
+        self._span_token: Any = None
+
+    # -- setup -------------------------------------------------------------------------
+
+    def setup(self, target: Callable[..., Any], *args: Any, **kwargs: Any) -> Flow:
+        """Bind the flow function and its arguments; returns self, ready to execute()."""
+        if not callable(target):
+            raise TypeError(
+                f"Flow.setup() needs a callable flow function, got {type(target).__name__} "
+                f"{target!r}"
+            )
+        return self._bind(FunctionInfo(target, FLOW_INJECTABLE), args, kwargs)
+
+    def _bind(self, info: FunctionInfo, args: tuple, kwargs: dict) -> Flow:
+        self._info = info
+        self._args = args
+        self._kwargs = kwargs
+        if not self.flow_name:
+            self.flow_name = info.function_name
+        return self
+
+    @property
+    def flow_data(self) -> dict[str, Any]:
+        """The dict shared by every task of this run (same object as ``data``)."""
+        return self.data
+
+    @property
+    def flow_target(self) -> Callable[..., Any] | None:
+        return self._info.fn if self._info is not None else None
+
+    @property
+    def is_async(self) -> bool:
+        return self._info is not None and self._info.is_async
+
+    # -- execution ---------------------------------------------------------------------
+
+    def execute(self) -> Flow:
+        """Run the flow to the end and return self.
+
+        An async flow function runs on a new event loop, or, when this thread already runs
+        a loop, on a worker thread that carries the caller's contextvars.
+        """
+        info = self._ready()
+        if info.is_async:
+            return self._execute_async_blocking()
+        self._begin()
+        try:
+            value = info.fn(*self._args, **self._call_kwargs(info))
+        except BaseException as error:
+            if self._end(None, error):
+                raise
+            return self
+        self._end(value, None)
+        return self
+
+    async def execute_async(self) -> Flow:
+        """Run the flow on the current event loop and return self."""
+        info = self._ready()
+        self._begin()
+        try:
+            value = info.fn(*self._args, **self._call_kwargs(info))
+            if info.is_async:
+                value = await value
+        except BaseException as error:
+            if self._end(None, error):
+                raise
+            return self
+        self._end(value, None)
+        return self
+
+    def _execute_async_blocking(self) -> Flow:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.execute_async())
+        outcome: dict[str, BaseException] = {}
+        context = contextvars.copy_context()
+
+        def run_on_worker() -> None:
+            try:
+                context.run(asyncio.run, self.execute_async())
+            except BaseException as error:
+                outcome["error"] = error
+
+        worker = threading.Thread(target=run_on_worker, name=f"flowtel:{self.flow_name}")
+        worker.start()
+        worker.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return self
+
+    def _ready(self) -> FunctionInfo:
+        if self._info is None:
+            raise RuntimeError(
+                f"Flow {self.flow_name or '(unnamed)'!r} was never set up: call a "
+                "@flow-decorated function, or Flow(...).setup(target, *args, **kwargs), "
+                "before execute()"
+            )
+        if self.flow_status == STATUS_RUNNING:
+            raise RuntimeError(
+                f"Flow {self.flow_name!r} (run {self.flow_id}) is already running; call the "
+                "@flow function again for a separate run"
+            )
+        return self._info
+
+    def _call_kwargs(self, info: FunctionInfo) -> dict:
+        if not info.injections:
+            return self._kwargs
+        return info.inject(
+            self._args, dict(self._kwargs), {"this_flow": self, "flow_data": self.data}
+        )
+
+    def _begin(self) -> None:
+        if self._runs:
+            self._init_run_state()
+            if self._fixed_id is None:
+                self.flow_id = new_run_id()
+        self._runs += 1
+        self.flow_status = STATUS_RUNNING
+        self.started_at = time.time()
+        self._flow_token = current_flow.set(self)
+        _capture.acquire()
+        self._sink_token = print_sink.set(self)
+        self._start = time.perf_counter()
+        telemetry.flow_started(self)
+        if flow_events.event_listeners:
+            emit_event(Flow_Run__Event_Type.FLOW_START, "flow", self, None, {})
+        self._message(_DEBUG, "Executing flow run '%s'", (self.flow_id,), None)
+
+    def _end(self, value: Any, error: BaseException | None) -> bool:
+        """Close the run; True when ``error`` must propagate to the caller."""
+        config = self.flow_config
+        self._flush_prints()
+        propagate = False
+        if error is None:
+            self.flow_status = STATUS_COMPLETED
+            self.flow_return_value = value
+            if value is not None:
+                self.add_flow_result(key=FLOW_RETURN_VALUE_KEY, description=f"{value}")
+                self._message(_DEBUG, "Flow return value: %s", (value,), None)
+            elif config.print_none_return_value:
+                self._message(_INFO, "Flow return value: None", (), None)
+        else:
+            self.flow_error = error
+            if isinstance(error, Exception):
+                self.flow_status = STATUS_FAILED
+                propagate = config.raise_flow_error
+                self._message(_ERROR, "Flow '%s' failed: %s", (self.flow_name, error_text(error)), None)
+            else:
+                self.flow_status = STATUS_CANCELLED
+                propagate = True
+                self._message(_ERROR, "Flow '%s' cancelled: %s", (self.flow_name, error_text(error)), None)
+        if config.print_finished_message:
+            self._message(_INFO, "Finished flow run '%s'", (self.flow_id,), None)
+        self.flow_duration = time.perf_counter() - self._start
+        telemetry.flow_stopped(self)
+        if flow_events.event_listeners:
+            emit_event(
+                Flow_Run__Event_Type.FLOW_STOP,
+                "flow",
+                self,
+                None,
+                {
+                    "status": self.flow_status,
+                    "error": error_text(error) if error is not None else None,
+                    "duration": self.flow_duration,
+                },
+                _ERROR if error is not None else 0,
+            )
+        print_sink.reset(self._sink_token)
+        _capture.release()
+        current_flow.reset(self._flow_token)
+        if config.print_logs:
+            self.print_log_messages()
+        return propagate
+
+    # -- with / async with: make this flow current for tasks called in the block --------
+
+    def __enter__(self) -> Flow:
+        self._with_tokens.append(current_flow.set(self))
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        current_flow.reset(self._with_tokens.pop())
+
+    async def __aenter__(self) -> Flow:
+        return self.__enter__()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.__exit__(*exc_info)
+
+    # -- messages, artifacts, results --------------------------------------------------
+
+    def _log_target(self) -> tuple[Flow | None, Any]:
+        return self, None
+
+    def _capture_print(self, text: str) -> None:
+        task = current_task.get()
+        if task is not None and task.task_flow is self:
+            task._buffer_print(text)
+        else:
+            RunLogging._capture_print(self, text)
+
+    def _message(self, level: int, template: str, args: tuple, task: Task | None) -> None:
+        config = self.flow_config
+        if not config.logging_enabled:
+            return
+        task_name = task.task_name if task is not None else ""
+        if config.log_to_memory:
+            self._log_entries.append(LogEntry(level, template, args, task_name, time.time()))
+        exported = level >= telemetry.RUNTIME.export_level
+        listeners = flow_events.event_listeners
+        if not (exported or listeners or config.log_to_console):
+            return
+        text = template % args if args else template
+        if config.log_to_console:
+            _console_line(level, self.flow_name, task_name, text)
+        if exported:
+            telemetry.message(self, task, level, text)
+        if listeners:
+            emit_event(
+                Flow_Run__Event_Type.FLOW_MESSAGE,
+                "task" if task is not None else "flow",
+                self,
+                task,
+                {"message_data": {"log_level": level, "message": text, "message_text": text}},
+                level,
+            )
+
+    def add_flow_artifact(
+        self,
+        description: str | None = None,
+        key: str | None = None,
+        data: Any = None,
+        artifact_type: str | None = None,
+    ) -> dict[str, Any]:
+        """Record an artifact on this run (and on its span); returns the artifact dict."""
+        _check_key("add_flow_artifact", key)
+        artifact = {"key": key, "type": artifact_type, "description": description, "data": data}
+        self.flow_artifacts.append(artifact)
+        telemetry.artifact(self, artifact)
+        if flow_events.event_listeners:
+            task = self._own_task()
+            emit_event(
+                Flow_Run__Event_Type.NEW_ARTIFACT,
+                "task" if task is not None else "flow",
+                self,
+                task,
+                {"artifact_data": artifact},
+            )
+        return artifact
+
+    def add_flow_result(self, key: str | None = None, description: str | None = None) -> dict:
+        """Record a result on this run (and on its span); returns the result dict."""
+        _check_key("add_flow_result", key)
+        result = {"key": key, "description": description}
+        self.flow_results.append(result)
+        telemetry.result(self, result)
+        if flow_events.event_listeners:
+            task = self._own_task()
+            emit_event(
+                Flow_Run__Event_Type.NEW_RESULT,
+                "task" if task is not None else "flow",
+                self,
+                task,
+                {"result_data": result},
+            )
+        return result
+
+    def _own_task(self) -> Task | None:
+        task = current_task.get()
+        return task if task is not None and task.task_flow is self else None
+
+    # -- reading a run -----------------------------------------------------------------
+
+    def log_messages(self) -> list[str]:
+        """This run's messages as plain text, oldest first."""
+        return [entry.text for entry in self._log_entries]
+
+    def log_entries(self) -> list[LogEntry]:
+        """This run's messages with level, task name and timestamp."""
+        return list(self._log_entries)
+
+    def print_log_messages(self) -> None:
+        """Print this run's messages to the real stdout."""
+        for entry in self._log_entries:
+            _console_line(entry.level, self.flow_name, entry.task_name, entry.text)
+
+    def durations(self) -> dict[str, Any]:
+        """Durations in seconds: the flow's and, summed per task name, its tasks'."""
+        tasks: dict[str, float] = {}
+        for task in self.executed_tasks:
+            tasks[task.task_name] = tasks.get(task.task_name, 0.0) + task.duration
+        return {
+            "flow_name": self.flow_name,
+            "flow_duration": self.flow_duration,
+            "flow_status": self.flow_status,
+            "flow_tasks": tasks,
+        }
+
+    def __repr__(self) -> str:
+        return f"<Flow {self.flow_name!r} id={self.flow_id} status={self.flow_status}>"
+
+
+def _check_key(verb: str, key: Any) -> None:
+    if not isinstance(key, str) or not key:
+        raise ValueError(f"{verb}() needs key= as a non-empty str, got {key!r}")
+
+
+def _console_line(level: int, flow_name: str, task_name: str, text: str) -> None:
+    where = f"{flow_name}.{task_name}" if task_name else flow_name
+    stream = _capture.console()
+    stream.write(f"{logging.getLevelName(level):<7} {where}: {text}\n")

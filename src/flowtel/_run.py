@@ -1,0 +1,135 @@
+"""What flows and tasks share: run ids, status names, logging verbs, print capture."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from typing import TYPE_CHECKING, Any
+
+from ._events import Flow_Run__Event, Flow_Run__Event_Data, Flow_Run__Event_Type, flow_events
+
+if TYPE_CHECKING:
+    from ._flow import Flow
+
+STATUS_PENDING = "pending"
+STATUS_RUNNING = "running"
+STATUS_COMPLETED = "completed"
+STATUS_FAILED = "failed"
+STATUS_CANCELLED = "cancelled"
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def new_run_id() -> str:
+    """A random 64-bit run id as 16 hex digits."""
+    return os.urandom(8).hex()
+
+
+def plain_text(text: str) -> str:
+    """``text`` without ANSI colour codes."""
+    return _ANSI.sub("", text) if "\x1b" in text else text
+
+
+def error_text(error: BaseException) -> str:
+    """``Type: message`` for an exception (just the type when the message is empty)."""
+    message = str(error)
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+
+
+class LogEntry:
+    """One message in a run's own log; formatted only when read (like ``logging``)."""
+
+    __slots__ = ("args", "level", "task_name", "template", "timestamp")
+
+    def __init__(
+        self, level: int, template: str, args: tuple, task_name: str, timestamp: float
+    ) -> None:
+        self.level = level
+        self.template = template
+        self.args = args
+        self.task_name = task_name
+        self.timestamp = timestamp
+
+    @property
+    def text(self) -> str:
+        return plain_text(self.template % self.args if self.args else self.template)
+
+
+class RunLogging:
+    """The ``log_*`` verbs and print capture, shared by Flow and Task.
+
+    Subclasses provide ``_log_flow`` (the Flow whose log receives messages, or None) and
+    ``_log_task`` (the Task the message comes from, or None).
+    """
+
+    _print_buffer: str = ""
+
+    def _log_target(self) -> tuple[Flow | None, Any]:
+        raise NotImplementedError
+
+    def log_debug(self, message: Any) -> None:
+        """Record a DEBUG message in this run's flow log."""
+        self._log(logging.DEBUG, message)
+
+    def log_info(self, message: Any) -> None:
+        """Record an INFO message in this run's flow log."""
+        self._log(logging.INFO, message)
+
+    def log_warning(self, message: Any) -> None:
+        """Record a WARNING message in this run's flow log."""
+        self._log(logging.WARNING, message)
+
+    def log_error(self, message: Any) -> None:
+        """Record an ERROR message in this run's flow log."""
+        self._log(logging.ERROR, message)
+
+    def log_critical(self, message: Any) -> None:
+        """Record a CRITICAL message in this run's flow log."""
+        self._log(logging.CRITICAL, message)
+
+    def _log(self, level: int, message: Any, args: tuple = ()) -> None:
+        flow, task = self._log_target()
+        if flow is not None:
+            flow._message(level, message if type(message) is str else str(message), args, task)
+
+    def _capture_print(self, text: str) -> None:
+        buffered = self._print_buffer + text
+        if "\n" not in buffered:
+            self._print_buffer = buffered
+            return
+        *lines, self._print_buffer = buffered.split("\n")
+        for line in lines:
+            if line:
+                self._log(logging.INFO, line)
+
+    def _flush_prints(self) -> None:
+        if self._print_buffer:
+            line, self._print_buffer = self._print_buffer, ""
+            self._log(logging.INFO, line)
+
+
+def emit_event(
+    event_type: Flow_Run__Event_Type,
+    source: str,
+    flow: Any,
+    task: Any,
+    data: dict,
+    log_level: int = 0,
+) -> None:
+    """Build and dispatch a public event; callers check for listeners first."""
+    event_data = Flow_Run__Event_Data(
+        data=data,
+        event_source=source,
+        flow_name=flow.flow_name if flow is not None else "",
+        flow_run_id=flow.flow_id if flow is not None else "",
+        log_level=log_level,
+        task_name=task.task_name if task is not None else "",
+        task_run_id=task.task_id if task is not None else "",
+    )
+    flow_events.raise_event(Flow_Run__Event(event_type=event_type, event_data=event_data))
+
+
+def now() -> float:
+    return time.perf_counter()

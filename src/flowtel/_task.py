@@ -1,0 +1,255 @@
+"""Task: one call of a task function inside (or outside) a flow run."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any, Callable
+
+from . import _capture
+from ._context import current_flow, current_task, print_sink
+from ._events import Flow_Run__Event_Type, flow_events
+from ._function_info import TASK_INJECTABLE, FunctionInfo
+from ._run import (
+    STATUS_CANCELLED,
+    STATUS_COMPLETED,
+    STATUS_FAILED,
+    STATUS_PENDING,
+    STATUS_RUNNING,
+    RunLogging,
+    emit_event,
+    error_text,
+    new_run_id,
+)
+from .telemetry import _runtime as telemetry
+
+if TYPE_CHECKING:
+    from ._flow import Flow
+
+_DEBUG = logging.DEBUG
+_ERROR = logging.ERROR
+
+
+class TaskDefinition:
+    """A decorated task function with its options, analysed once."""
+
+    __slots__ = ("info", "options", "raise_on_error", "task_name")
+
+    def __init__(
+        self,
+        info: FunctionInfo,
+        task_name: str | None = None,
+        raise_on_error: bool = True,
+        options: dict[str, Any] | None = None,
+    ) -> None:
+        if task_name is not None and (not isinstance(task_name, str) or not task_name):
+            raise TypeError(f"task_name must be a non-empty str, got {task_name!r}")
+        if type(raise_on_error) is not bool:
+            raise TypeError(
+                f"raise_on_error must be True or False, got {type(raise_on_error).__name__} "
+                f"{raise_on_error!r}"
+            )
+        self.info = info
+        self.task_name = task_name or info.function_name
+        self.raise_on_error = raise_on_error
+        self.options = options or {}
+
+
+class Task(RunLogging):
+    """One task call: its run id, status, duration, return value or error, own data.
+
+    Decorated tasks create one per call. By hand: ``Task(task_name=...).setup(fn, *args)``
+    then ``execute()`` (an async ``fn`` gives a coroutine to await).
+    """
+
+    def __init__(self, task_name: str | None = None, raise_on_error: bool = True) -> None:
+        self._init_call(None, None)
+        self._pending_name = task_name
+        self._pending_raise = raise_on_error
+        if task_name is not None:
+            self.task_name = task_name
+        self.raise_on_error = raise_on_error
+
+    def _init_call(self, definition: TaskDefinition | None, flow: Flow | None) -> None:
+        self.definition = definition
+        self.task_name = definition.task_name if definition is not None else ""
+        self.raise_on_error = definition.raise_on_error if definition is not None else True
+        self.task_id = new_run_id()
+        self.task_flow = flow
+        self.data: dict[str, Any] = {}
+        self.status = STATUS_PENDING
+        self.duration = 0.0
+        self.task_return_value: Any = None
+        self.task_error: BaseException | None = None
+        self.attempts = 0
+        self._print_buffer = ""
+        self._span: Any = None
+        self._span_token: Any = None
+        self._args: tuple = ()
+        self._kwargs: dict = {}
+
+    @classmethod
+    def _for_call(cls, definition: TaskDefinition, flow: Flow | None) -> Task:
+        task = cls.__new__(cls)
+        task._init_call(definition, flow)
+        return task
+
+    @property
+    def this_flow(self) -> Flow | None:
+        return self.task_flow
+
+    @property
+    def task_data(self) -> dict[str, Any]:
+        return self.data
+
+    # -- by hand ---------------------------------------------------------------------
+
+    def setup(self, target: Callable[..., Any], *args: Any, **kwargs: Any) -> Task:
+        """Bind a task function and its arguments; returns self, ready to execute()."""
+        if not callable(target):
+            raise TypeError(
+                f"Task.setup() needs a callable task function, got {type(target).__name__} "
+                f"{target!r}"
+            )
+        definition = TaskDefinition(
+            FunctionInfo(target, TASK_INJECTABLE), self._pending_name, self._pending_raise
+        )
+        self._init_call(definition, None)
+        self._args = args
+        self._kwargs = kwargs
+        return self
+
+    def execute(self) -> Any:
+        """Run the task in the current flow (if any) and return its value."""
+        if self.definition is None:
+            raise RuntimeError(
+                f"Task {self.task_name or '(unnamed)'!r} was never set up: call "
+                "task.setup(target, *args, **kwargs) before execute()"
+            )
+        self.task_flow = current_flow.get()
+        if self.definition.info.is_async:
+            return run_task_async(self, self._args, dict(self._kwargs))
+        return run_task(self, self._args, dict(self._kwargs))
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def _begin(self, args: tuple = (), kwargs: dict | None = None) -> None:
+        flow = self.task_flow
+        self.status = STATUS_RUNNING
+        self._task_token = current_task.set(self)
+        self._capturing = False
+        if flow is not None:
+            if flow.flow_config.add_task_to_self:
+                flow.executed_tasks.append(self)
+            if print_sink.get() is not flow:
+                # A task of a flow that is not executing (``with flow:``) captures by itself.
+                self._capturing = True
+                _capture.acquire()
+                self._sink_token = print_sink.set(flow)
+        self._start = time.perf_counter()
+        telemetry.task_started(self, args, kwargs)
+        if flow_events.event_listeners:
+            emit_event(Flow_Run__Event_Type.TASK_START, "task", flow, self, {})
+        if flow is not None:
+            flow._message(_DEBUG, "Executing task '%s'", (self.task_name,), self)
+
+    def _end(self, value: Any, error: BaseException | None) -> bool:
+        """Close the call; True when ``error`` must propagate to the caller."""
+        flow = self.task_flow
+        if self._print_buffer:
+            self._flush_prints()
+        propagate = False
+        if error is None:
+            self.status = STATUS_COMPLETED
+            self.task_return_value = value
+            if flow is not None and value is not None:
+                flow._message(_DEBUG, "Task return value: %s", (value,), self)
+        else:
+            self.task_error = error
+            if isinstance(error, Exception):
+                self.status = STATUS_FAILED
+                propagate = self.raise_on_error
+            else:
+                self.status = STATUS_CANCELLED
+                propagate = True
+            if flow is not None:
+                verb = "failed" if self.status == STATUS_FAILED else "cancelled"
+                flow._message(
+                    _ERROR, "Task '%s' %s: %s", (self.task_name, verb, error_text(error)), self
+                )
+        self.duration = time.perf_counter() - self._start
+        telemetry.task_stopped(self)
+        if flow_events.event_listeners:
+            emit_event(
+                Flow_Run__Event_Type.TASK_STOP,
+                "task",
+                flow,
+                self,
+                {
+                    "status": self.status,
+                    "error": error_text(error) if error is not None else None,
+                    "duration": self.duration,
+                },
+                _ERROR if error is not None else 0,
+            )
+        if self._capturing:
+            print_sink.reset(self._sink_token)
+            _capture.release()
+        current_task.reset(self._task_token)
+        if flow is not None and error is not None:
+            flow.failed_tasks += 1
+        return propagate
+
+    # -- messages --------------------------------------------------------------------
+
+    def _log_target(self) -> tuple[Flow | None, Any]:
+        return self.task_flow, self
+
+    def _buffer_print(self, text: str) -> None:
+        RunLogging._capture_print(self, text)
+
+    def __repr__(self) -> str:
+        return f"<Task {self.task_name!r} id={self.task_id} status={self.status}>"
+
+
+def _injected(task: Task, args: tuple, kwargs: dict) -> dict:
+    info = task.definition.info  # type: ignore[union-attr]
+    if not info.injections:
+        return kwargs
+    flow = task.task_flow
+    return info.inject(
+        args,
+        kwargs,
+        {
+            "this_task": task,
+            "this_flow": flow,
+            "task_data": task.data,
+            "flow_data": flow.data if flow is not None else None,
+        },
+    )
+
+
+def run_task(task: Task, args: tuple, kwargs: dict) -> Any:
+    """Run a sync task call to the end; returns its value (None for a tolerated failure)."""
+    task._begin(args, kwargs)
+    try:
+        value = task.definition.info.fn(*args, **_injected(task, args, kwargs))  # type: ignore[union-attr]
+    except BaseException as error:
+        if task._end(None, error):
+            raise
+        return None
+    task._end(value, None)
+    return value
+
+
+async def run_task_async(task: Task, args: tuple, kwargs: dict) -> Any:
+    """Run an async task call to the end; returns its value (None for a tolerated failure)."""
+    task._begin(args, kwargs)
+    try:
+        value = await task.definition.info.fn(*args, **_injected(task, args, kwargs))  # type: ignore[union-attr]
+    except BaseException as error:
+        if task._end(None, error):
+            raise
+        return None
+    task._end(value, None)
+    return value

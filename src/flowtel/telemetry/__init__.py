@@ -1,0 +1,1 @@
+"""flowtel's telemetry: the OTel mapping of runs, SDK set-up and the console tree."""

@@ -1,0 +1,460 @@
+"""flowtel.configure(): the one call that sets up the OTel SDK for flowtel's telemetry."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+from opentelemetry import _logs, metrics, trace
+
+from ._attributes import DEFAULT_VALUE_LIMIT
+from ._runtime import RUNTIME
+
+__all__ = ["configure", "force_flush", "shutdown"]
+
+_logger = logging.getLogger("flowtel.telemetry")
+
+PROTOCOLS = ("grpc", "http/protobuf")
+DEFAULT_PROTOCOL = "grpc"
+
+_SIGNAL_PATHS = {"traces": "/v1/traces", "logs": "/v1/logs", "metrics": "/v1/metrics"}
+# The OTLP exporters log every failed attempt; flowtel reports an outage once instead.
+_EXPORTER_LOGGERS = (
+    "opentelemetry.exporter.otlp.proto.grpc.exporter",
+    "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+    "opentelemetry.exporter.otlp.proto.http._log_exporter",
+    "opentelemetry.exporter.otlp.proto.http.metric_exporter",
+    "opentelemetry.exporter.otlp.proto.http",
+)
+
+
+class _State:
+    lock = threading.Lock()
+    configured = False
+    settings: dict[str, Any] = {}
+    tracer_provider: Any = None
+    logger_provider: Any = None
+    meter_provider: Any = None
+
+
+def configure(
+    *,
+    service_name: str | None = None,
+    endpoint: str | None = None,
+    protocol: str | None = None,
+    headers: dict[str, str] | None = None,
+    console: bool | None = None,
+    export_level: int | str | None = None,
+    record_arguments: bool | None = None,
+    record_return_values: bool | None = None,
+    attribute_value_limit: int | None = None,
+    resource_attributes: dict[str, Any] | None = None,
+    metric_export_interval_ms: int | None = None,
+    install_providers: bool = True,
+) -> None:
+    """Set up tracer, logger and meter providers for flowtel's telemetry.
+
+    Explicit arguments win over the standard ``OTEL_*`` variables
+    (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_SERVICE_NAME,
+    OTEL_RESOURCE_ATTRIBUTES, OTEL_METRIC_EXPORT_INTERVAL, OTEL_EXPORTER_OTLP_HEADERS,
+    ...). With no endpoint at all, finished runs are printed as trees on stdout
+    (``console=True``); with one, spans, logs and metrics go there over OTLP (gRPC by
+    default, or ``protocol="http/protobuf"``).
+
+    Providers someone else installed (the application, ``opentelemetry-instrument``) are
+    kept: flowtel warns and emits through them. Calling configure again only updates the
+    flowtel options (export_level, record_*, attribute_value_limit). Providers flowtel
+    installed are flushed and shut down at exit, or by ``shutdown()``.
+    """
+    _apply_options(export_level, record_arguments, record_return_values, attribute_value_limit)
+    if not install_providers:
+        return
+    protocol = _protocol(protocol)
+    endpoint = endpoint if endpoint is not None else _env("OTEL_EXPORTER_OTLP_ENDPOINT")
+    has_endpoint = bool(endpoint) or any(
+        _env(f"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT") for signal in ("TRACES", "LOGS", "METRICS")
+    )
+    if console is None:
+        console = not has_endpoint
+    settings = {
+        "service_name": service_name,
+        "endpoint": endpoint,
+        "protocol": protocol,
+        "headers": headers,
+        "console": console,
+        "resource_attributes": resource_attributes,
+    }
+    with _State.lock:
+        if _State.configured:
+            if settings != _State.settings:
+                warnings.warn(
+                    "flowtel.configure() was already called with other exporter settings; "
+                    "they stay as first configured (OTel providers can be set once per "
+                    "process)",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+            return
+        _State.configured = True
+        _State.settings = settings
+        resource = _resource(service_name, resource_attributes)
+        exporters = _Exporters(endpoint, protocol, headers) if has_endpoint else None
+        _install_tracing(resource, exporters, console)
+        if exporters is not None:
+            _install_logs(resource, exporters)
+            _install_metrics(resource, exporters, metric_export_interval_ms)
+        RUNTIME.use_providers()
+        atexit.register(shutdown)
+
+
+def _apply_options(
+    export_level: int | str | None,
+    record_arguments: bool | None,
+    record_return_values: bool | None,
+    attribute_value_limit: int | None,
+) -> None:
+    if export_level is not None:
+        RUNTIME.export_level = _level(export_level)
+    for name, value in (
+        ("record_arguments", record_arguments),
+        ("record_return_values", record_return_values),
+    ):
+        if value is not None:
+            if type(value) is not bool:
+                raise TypeError(f"{name} must be True or False, got {value!r}")
+            setattr(RUNTIME, name, value)
+    if attribute_value_limit is not None:
+        if type(attribute_value_limit) is not int or attribute_value_limit <= 0:
+            raise ValueError(
+                f"attribute_value_limit must be a positive int (characters), got "
+                f"{attribute_value_limit!r}"
+            )
+        RUNTIME.attribute_value_limit = attribute_value_limit
+
+
+def _level(level: int | str) -> int:
+    if isinstance(level, bool):
+        raise TypeError(f"export_level must be a logging level, got {level!r}")
+    if isinstance(level, int):
+        return level
+    if isinstance(level, str):
+        number = logging.getLevelName(level.upper())
+        if isinstance(number, int):
+            return number
+    raise ValueError(
+        f"export_level must be a logging level number or one of DEBUG, INFO, WARNING, ERROR, "
+        f"CRITICAL; got {level!r}"
+    )
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def _protocol(protocol: str | None) -> str:
+    chosen = protocol or _env("OTEL_EXPORTER_OTLP_PROTOCOL") or DEFAULT_PROTOCOL
+    if chosen not in PROTOCOLS:
+        source = "protocol" if protocol else "OTEL_EXPORTER_OTLP_PROTOCOL"
+        raise ValueError(f"{source}={chosen!r} is not supported; use one of {PROTOCOLS}")
+    return chosen
+
+
+def _resource(service_name: str | None, attributes: dict[str, Any] | None) -> Any:
+    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+
+    merged: dict[str, Any] = dict(attributes or {})
+    if service_name:
+        merged[SERVICE_NAME] = service_name
+    # Resource.create adds OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME under explicit ones.
+    return Resource.create(merged)
+
+
+class _Exporters:
+    """OTLP exporters for the three signals, wrapped to report outages once."""
+
+    def __init__(self, endpoint: str | None, protocol: str, headers: dict | None) -> None:
+        self.endpoint = endpoint
+        self.protocol = protocol
+        self.headers = headers
+        outage_filter = _OutageFilter()
+        for name in _EXPORTER_LOGGERS:
+            logging.getLogger(name).addFilter(outage_filter)
+        self.outage_filter = outage_filter
+
+    def _kwargs(self, signal: str) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {}
+        if self.headers:
+            kwargs["headers"] = self.headers
+        if self.endpoint:
+            if self.protocol == "grpc":
+                kwargs["endpoint"] = self.endpoint
+                if self.endpoint.startswith("http://"):
+                    kwargs["insecure"] = True
+            else:
+                kwargs["endpoint"] = self.endpoint.rstrip("/") + _SIGNAL_PATHS[signal]
+        return kwargs
+
+    def _where(self, signal: str) -> str:
+        return self.endpoint or _env(f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT") or "?"
+
+    def spans(self) -> Any:
+        if self.protocol == "grpc":
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+        else:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        return _ReportingSpanExporter(
+            OTLPSpanExporter(**self._kwargs("traces")), self._where("traces"), self.outage_filter
+        )
+
+    def logs(self) -> Any:
+        if self.protocol == "grpc":
+            from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
+        else:
+            from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+        return _ReportingLogExporter(
+            OTLPLogExporter(**self._kwargs("logs")), self._where("logs"), self.outage_filter
+        )
+
+    def metrics(self) -> Any:
+        if self.protocol == "grpc":
+            from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
+                OTLPMetricExporter,
+            )
+        else:
+            from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
+                OTLPMetricExporter,
+            )
+        return _wrap_metric_exporter(
+            OTLPMetricExporter(**self._kwargs("metrics")), self._where("metrics"), self.outage_filter
+        )
+
+
+class _OutageFilter(logging.Filter):
+    """Swallows the OTLP exporters' per-attempt warnings, keeping the last for one report."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last_error = ""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            try:
+                self.last_error = record.getMessage()
+            except Exception:
+                self.last_error = str(record.msg)
+            return False
+        return True
+
+
+class _OutageReport:
+    """One warning when exports to an endpoint start failing, one info when they resume."""
+
+    def __init__(self, signal: str, where: str, outage_filter: _OutageFilter) -> None:
+        self.signal = signal
+        self.where = where
+        self.filter = outage_filter
+        self.failing = False
+
+    def outcome(self, succeeded: bool) -> None:
+        if succeeded:
+            if self.failing:
+                self.failing = False
+                _logger.warning("flowtel: exporting %s to %s works again", self.signal, self.where)
+            return
+        if not self.failing:
+            self.failing = True
+            _logger.warning(
+                "flowtel: could not export %s to %s (%s); dropping them until the endpoint is "
+                "reachable (flows are not affected)",
+                self.signal,
+                self.where,
+                self.filter.last_error or "export failed",
+            )
+
+
+def _span_exporter_base() -> type:
+    from opentelemetry.sdk.trace.export import SpanExporter
+
+    return SpanExporter
+
+
+class _ReportingSpanExporter(_span_exporter_base()):  # type: ignore[misc]
+    def __init__(self, exporter: Any, where: str, outage_filter: _OutageFilter) -> None:
+        self._exporter = exporter
+        self._report = _OutageReport("spans", where, outage_filter)
+
+    def export(self, spans: Sequence[Any]) -> Any:
+        from opentelemetry.sdk.trace.export import SpanExportResult
+
+        try:
+            result = self._exporter.export(spans)
+        except Exception:
+            result = SpanExportResult.FAILURE
+        self._report.outcome(result is SpanExportResult.SUCCESS)
+        return result
+
+    def shutdown(self) -> None:
+        self._exporter.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._exporter.force_flush(timeout_millis)
+
+
+def _log_exporter_base() -> type:
+    from opentelemetry.sdk._logs.export import LogRecordExporter
+
+    return LogRecordExporter
+
+
+class _ReportingLogExporter(_log_exporter_base()):  # type: ignore[misc]
+    def __init__(self, exporter: Any, where: str, outage_filter: _OutageFilter) -> None:
+        self._exporter = exporter
+        self._report = _OutageReport("log records", where, outage_filter)
+
+    def export(self, batch: Sequence[Any]) -> Any:
+        from opentelemetry.sdk._logs.export import LogRecordExportResult
+
+        try:
+            result = self._exporter.export(batch)
+        except Exception:
+            result = LogRecordExportResult.FAILURE
+        self._report.outcome(result is LogRecordExportResult.SUCCESS)
+        return result
+
+    def shutdown(self) -> None:
+        self._exporter.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return getattr(self._exporter, "force_flush", lambda *_: True)(timeout_millis)
+
+
+def _wrap_metric_exporter(exporter: Any, where: str, outage_filter: _OutageFilter) -> Any:
+    from opentelemetry.sdk.metrics.export import MetricExportResult
+
+    report = _OutageReport("metrics", where, outage_filter)
+    export = exporter.export
+
+    def reporting_export(metrics_data: Any, timeout_millis: float = 10_000, **kwargs: Any) -> Any:
+        try:
+            result = export(metrics_data, timeout_millis=timeout_millis, **kwargs)
+        except Exception:
+            result = MetricExportResult.FAILURE
+        report.outcome(result is MetricExportResult.SUCCESS)
+        return result
+
+    exporter.export = reporting_export
+    return exporter
+
+
+def _someone_else_set(current: Any, proxy_type: type | str) -> bool:
+    if isinstance(proxy_type, str):
+        return type(current).__name__ != proxy_type
+    return not isinstance(current, proxy_type)
+
+
+def _install_tracing(resource: Any, exporters: _Exporters | None, console: bool) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    from ._console import ConsoleTreeProcessor
+
+    current = trace.get_tracer_provider()
+    if _someone_else_set(current, trace.ProxyTracerProvider):
+        warnings.warn(
+            f"flowtel.configure(): a tracer provider is already installed "
+            f"({type(current).__name__}); flowtel emits through it and adds no exporters",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return
+    provider = TracerProvider(resource=resource, shutdown_on_exit=False)
+    if exporters is not None:
+        provider.add_span_processor(BatchSpanProcessor(exporters.spans()))
+    if console:
+        provider.add_span_processor(ConsoleTreeProcessor())
+    trace.set_tracer_provider(provider)
+    _State.tracer_provider = provider
+
+
+def _install_logs(resource: Any, exporters: _Exporters) -> None:
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+
+    current = _logs.get_logger_provider()
+    if _someone_else_set(current, _logs._internal.ProxyLoggerProvider):
+        warnings.warn(
+            f"flowtel.configure(): a logger provider is already installed "
+            f"({type(current).__name__}); flowtel emits through it",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return
+    provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+    provider.add_log_record_processor(BatchLogRecordProcessor(exporters.logs()))
+    _logs.set_logger_provider(provider)
+    _State.logger_provider = provider
+
+
+def _install_metrics(resource: Any, exporters: _Exporters, interval_ms: int | None) -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
+    current = metrics.get_meter_provider()
+    if _someone_else_set(current, "_ProxyMeterProvider"):
+        warnings.warn(
+            f"flowtel.configure(): a meter provider is already installed "
+            f"({type(current).__name__}); flowtel records through it",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return
+    reader = PeriodicExportingMetricReader(exporters.metrics(), export_interval_millis=interval_ms)
+    provider = MeterProvider(resource=resource, metric_readers=[reader], shutdown_on_exit=False)
+    metrics.set_meter_provider(provider)
+    _State.meter_provider = provider
+
+
+def force_flush(timeout_millis: int = 10_000) -> bool:
+    """Export everything buffered by the providers flowtel installed; True if all succeeded."""
+    ok = True
+    for provider in (_State.tracer_provider, _State.logger_provider, _State.meter_provider):
+        if provider is not None:
+            try:
+                ok = bool(provider.force_flush(timeout_millis)) and ok
+            except Exception:
+                ok = False
+    return ok
+
+
+def shutdown(timeout_millis: int = 10_000) -> None:
+    """Flush and shut down the providers flowtel installed (also run at exit)."""
+    with _State.lock:
+        providers = (_State.tracer_provider, _State.logger_provider, _State.meter_provider)
+        _State.tracer_provider = _State.logger_provider = _State.meter_provider = None
+    for provider in providers:
+        if provider is None:
+            continue
+        try:
+            if hasattr(provider, "force_flush"):
+                provider.force_flush(timeout_millis)
+            if type(provider).__name__ == "MeterProvider":
+                provider.shutdown(timeout_millis=timeout_millis)
+            else:
+                provider.shutdown()
+        except Exception:
+            _logger.warning("flowtel: shutting down %s failed", type(provider).__name__, exc_info=True)
+    atexit.unregister(shutdown)
+
+
+def is_configured() -> bool:
+    return _State.configured
+
+
+def _default_limit() -> int:
+    return DEFAULT_VALUE_LIMIT

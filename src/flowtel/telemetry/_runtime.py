@@ -1,0 +1,471 @@
+"""The built-in telemetry observer: flow and task lifecycles as spans, logs and metrics.
+
+Every function here is called synchronously from the run lifecycle. Each must be cheap,
+must not block and must not raise: an internal error is logged once (and raised when
+``RUNTIME.raise_internal_errors`` is set, as the test kit does).
+
+flowtel emits through the global OTel providers, looked up lazily: until an SDK provider is
+installed (by ``flowtel.configure()``, the application, or ``opentelemetry-instrument``)
+each hook returns after one check. Because the global providers can be set only once, a
+resolved tracer, logger and set of instruments are cached until ``use_providers`` changes
+them (the test kit does that).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import traceback
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import _logs, context, metrics, trace
+from opentelemetry._logs import SeverityNumber
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from ._attributes import DEFAULT_VALUE_LIMIT, otlp_safe, redact, value_limit
+
+if TYPE_CHECKING:
+    from .._flow import Flow
+    from .._task import Task
+
+_internal_logger = logging.getLogger("flowtel.telemetry")
+
+INSTRUMENTATION_NAME = "flowtel"
+
+# Attribute names (OTel semantic conventions where they fit, flowtel.* for the rest).
+PIPELINE_NAME = "cicd.pipeline.name"
+PIPELINE_RUN_ID = "cicd.pipeline.run.id"
+PIPELINE_RESULT = "cicd.pipeline.result"
+TASK_NAME = "cicd.pipeline.task.name"
+TASK_RUN_ID = "cicd.pipeline.task.run.id"
+TASK_RESULT = "cicd.pipeline.task.run.result"
+CODE_FUNCTION = "code.function.name"
+CODE_FILE = "code.file.path"
+CODE_LINE = "code.line.number"
+ERROR_TYPE = "error.type"
+FAILED_TASKS = "flowtel.flow.failed_tasks"
+TASK_ATTEMPTS = "flowtel.task.attempts"
+ARGUMENTS = "flowtel.arguments"
+RETURN_VALUE = "flowtel.return_value"
+
+RESULT_SUCCESS = "success"
+RESULT_FAILURE = "failure"
+RESULT_TIMEOUT = "timeout"
+RESULT_CANCELLATION = "cancellation"
+RESULT_ERROR = "error"
+
+MESSAGE_EVENT = "flowtel.message"
+ARTIFACT_EVENT = "flowtel.artifact"
+RESULT_EVENT = "flowtel.result"
+
+_SEVERITY = {
+    logging.DEBUG: (SeverityNumber.DEBUG, "DEBUG"),
+    logging.INFO: (SeverityNumber.INFO, "INFO"),
+    logging.WARNING: (SeverityNumber.WARN, "WARN"),
+    logging.ERROR: (SeverityNumber.ERROR, "ERROR"),
+    logging.CRITICAL: (SeverityNumber.FATAL, "FATAL"),
+}
+
+
+def severity(level: int) -> tuple[SeverityNumber, str]:
+    """The OTel severity for a ``logging`` level number."""
+    found = _SEVERITY.get(level)
+    if found is not None:
+        return found
+    for threshold in (logging.CRITICAL, logging.ERROR, logging.WARNING, logging.INFO):
+        if level >= threshold:
+            return _SEVERITY[threshold]
+    return SeverityNumber.TRACE, "TRACE"
+
+
+def qualified_type(error: BaseException) -> str:
+    """The exception's fully qualified type, e.g. ``builtins.ValueError``."""
+    kind = type(error)
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+class _Instruments:
+    __slots__ = ("flow_active", "flow_duration", "flow_runs", "task_attempts", "task_duration", "task_runs")
+
+    def __init__(self, meter: metrics.Meter) -> None:
+        self.flow_runs = meter.create_counter(
+            "flowtel.flow.runs", unit="{run}", description="Flow runs, by flow name and result"
+        )
+        self.task_runs = meter.create_counter(
+            "flowtel.task.runs", unit="{run}", description="Task runs, by flow, task and result"
+        )
+        self.flow_duration = meter.create_histogram(
+            "cicd.pipeline.run.duration", unit="s", description="Duration of flow runs"
+        )
+        self.task_duration = meter.create_histogram(
+            "flowtel.task.duration", unit="s", description="Duration of task runs"
+        )
+        self.flow_active = meter.create_up_down_counter(
+            "cicd.pipeline.run.active", unit="{run}", description="Flow runs in progress"
+        )
+        self.task_attempts = meter.create_histogram(
+            "flowtel.task.attempts", unit="{attempt}", description="Attempts per task run"
+        )
+
+
+class Runtime:
+    """flowtel's telemetry settings and the resolved OTel tracer, logger and instruments."""
+
+    def __init__(self) -> None:
+        self.export_level = logging.INFO
+        self.attribute_value_limit = DEFAULT_VALUE_LIMIT
+        self.record_arguments = False
+        self.record_return_values = False
+        self.raise_internal_errors = os.environ.get("FLOWTEL_RAISE_INTERNAL_ERRORS") == "1"
+        self._reported: set[str] = set()
+        self._providers: tuple[Any, Any, Any] | None = None
+        self._reset_cache()
+
+    def _reset_cache(self) -> None:
+        self._tracer: trace.Tracer | None = None
+        self._logger: _logs.Logger | None = None
+        self._instruments: _Instruments | None = None
+        self._attr_cache: dict[tuple, dict[str, Any]] = {}
+
+    def use_providers(
+        self,
+        tracer_provider: Any = None,
+        logger_provider: Any = None,
+        meter_provider: Any = None,
+    ) -> None:
+        """Emit through these providers instead of the global ones (None: back to global)."""
+        if tracer_provider is None and logger_provider is None and meter_provider is None:
+            self._providers = None
+        else:
+            self._providers = (tracer_provider, logger_provider, meter_provider)
+        self._reset_cache()
+
+    def reset(self) -> None:
+        """Back to defaults and the global providers (for tests)."""
+        self.__init__()  # type: ignore[misc]
+
+    # Lookups. The private module globals are read first because the public getters check
+    # the environment on every call; both are set once, so a found provider is cached.
+
+    def tracer(self) -> trace.Tracer | None:
+        tracer = self._tracer
+        if tracer is not None:
+            return tracer
+        if self._providers is not None:
+            provider = self._providers[0]
+        else:
+            provider = getattr(trace, "_TRACER_PROVIDER", None) or trace.get_tracer_provider()
+        if provider is None or isinstance(provider, trace.ProxyTracerProvider):
+            return None
+        tracer = self._tracer = provider.get_tracer(INSTRUMENTATION_NAME, _version())
+        return tracer
+
+    def logger(self) -> _logs.Logger | None:
+        logger = self._logger
+        if logger is not None:
+            return logger
+        if self._providers is not None:
+            provider = self._providers[1]
+        else:
+            provider = getattr(_logs._internal, "_LOGGER_PROVIDER", None) or _logs.get_logger_provider()
+        if provider is None or isinstance(provider, _logs._internal.ProxyLoggerProvider):
+            return None
+        logger = self._logger = provider.get_logger(INSTRUMENTATION_NAME, _version())
+        return logger
+
+    def instruments(self) -> _Instruments | None:
+        instruments = self._instruments
+        if instruments is not None:
+            return instruments
+        if self._providers is not None:
+            provider = self._providers[2]
+        else:
+            from opentelemetry.metrics import _internal as metrics_internal
+
+            provider = getattr(metrics_internal, "_METER_PROVIDER", None) or metrics.get_meter_provider()
+        if provider is None or type(provider).__name__ == "_ProxyMeterProvider":
+            return None
+        instruments = self._instruments = _Instruments(
+            provider.get_meter(INSTRUMENTATION_NAME, _version())
+        )
+        return instruments
+
+    def attributes(self, *key: Any) -> dict[str, Any]:
+        """A cached, shared metric attribute dict for (kind, names..., result)."""
+        found = self._attr_cache.get(key)
+        if found is None:
+            if key[0] == "flow":
+                found = {PIPELINE_NAME: key[1]}
+                if len(key) > 2:
+                    found[PIPELINE_RESULT] = key[2]
+            else:
+                found = {PIPELINE_NAME: key[1], TASK_NAME: key[2], TASK_RESULT: key[3]}
+            self._attr_cache[key] = found
+        return found
+
+    def internal_error(self, where: str) -> None:
+        """Report an internal telemetry error once per place; raise under the test kit."""
+        if self.raise_internal_errors:
+            raise
+        if where in self._reported:
+            return
+        self._reported.add(where)
+        _internal_logger.error(
+            "flowtel telemetry error in %s (the flow goes on; later errors here are not "
+            "reported):\n%s",
+            where,
+            traceback.format_exc(),
+        )
+
+
+RUNTIME = Runtime()
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
+# -- results ---------------------------------------------------------------------------
+
+
+def result_of(status: str, error: BaseException | None, timed_out: bool = False) -> str:
+    """The telemetry result name for a run's final status."""
+    if error is None:
+        return RESULT_SUCCESS
+    if timed_out:
+        return RESULT_TIMEOUT
+    if isinstance(error, Exception):
+        return RESULT_FAILURE
+    return RESULT_CANCELLATION
+
+
+def _record_error(span: Any, error: BaseException, result: str) -> None:
+    span.record_exception(error)
+    span.set_attribute(ERROR_TYPE, qualified_type(error))
+    message = str(error)
+    description = f"{type(error).__name__}: {message}" if message else type(error).__name__
+    span.set_status(Status(StatusCode.ERROR, description))
+
+
+def _arguments_attribute(info: Any, args: tuple, kwargs: dict) -> str | None:
+    signature = info.signature
+    if signature is None:
+        return None
+    bound = signature.bind_partial(*args, **kwargs).arguments
+    bound.pop("self", None)
+    for name in ("this_flow", "this_task", "flow_data", "task_data"):
+        bound.pop(name, None)
+    return otlp_safe(redact(dict(bound)), value_limit(RUNTIME.attribute_value_limit))  # type: ignore[return-value]
+
+
+# -- flow hooks ------------------------------------------------------------------------
+
+
+def flow_started(flow: Flow) -> None:
+    runtime = RUNTIME
+    try:
+        tracer = runtime.tracer()
+        if tracer is not None:
+            info = flow._info
+            attributes: dict[str, Any] = {
+                PIPELINE_NAME: flow.flow_name,
+                PIPELINE_RUN_ID: flow.flow_id,
+                CODE_FUNCTION: info.qualified_name,
+                CODE_FILE: info.file_path,
+                CODE_LINE: info.line_number,
+            }
+            if runtime.record_arguments:
+                captured = _arguments_attribute(info, flow._args, flow._kwargs)
+                if captured is not None:
+                    attributes[ARGUMENTS] = captured
+            span = tracer.start_span(flow.flow_name, kind=SpanKind.INTERNAL, attributes=attributes)
+            flow._span = span
+            flow._span_token = context.attach(trace.set_span_in_context(span))
+        instruments = runtime.instruments()
+        if instruments is not None:
+            instruments.flow_active.add(1, runtime.attributes("flow", flow.flow_name))
+    except Exception:
+        runtime.internal_error("flow start")
+
+
+def flow_stopped(flow: Flow) -> None:
+    runtime = RUNTIME
+    try:
+        error = flow.flow_error
+        result = result_of(flow.flow_status, error, getattr(flow, "_timed_out", False))
+        span = flow._span
+        if span is not None:
+            context.detach(flow._span_token)
+            flow._span = flow._span_token = None
+            span.set_attribute(PIPELINE_RESULT, result)
+            span.set_attribute(FAILED_TASKS, flow.failed_tasks)
+            if runtime.record_return_values and error is None and flow.flow_return_value is not None:
+                span.set_attribute(
+                    RETURN_VALUE,
+                    otlp_safe(flow.flow_return_value, value_limit(runtime.attribute_value_limit)),
+                )
+            if error is not None:
+                _record_error(span, error, result)
+            span.end()
+        instruments = runtime.instruments()
+        if instruments is not None:
+            name = flow.flow_name
+            instruments.flow_active.add(-1, runtime.attributes("flow", name))
+            attributes = runtime.attributes("flow", name, result)
+            instruments.flow_runs.add(1, attributes)
+            instruments.flow_duration.record(flow.flow_duration, attributes)
+    except Exception:
+        runtime.internal_error("flow stop")
+
+
+# -- task hooks ------------------------------------------------------------------------
+
+
+def task_started(task: Task, args: tuple = (), kwargs: dict | None = None) -> None:
+    runtime = RUNTIME
+    try:
+        tracer = runtime.tracer()
+        if tracer is None:
+            return
+        definition = task.definition
+        info = definition.info
+        attributes: dict[str, Any] = {
+            TASK_NAME: task.task_name,
+            TASK_RUN_ID: task.task_id,
+            CODE_FUNCTION: info.qualified_name,
+            CODE_FILE: info.file_path,
+            CODE_LINE: info.line_number,
+        }
+        flow = task.task_flow
+        if flow is not None:
+            attributes[PIPELINE_NAME] = flow.flow_name
+            attributes[PIPELINE_RUN_ID] = flow.flow_id
+        if runtime.record_arguments:
+            captured = _arguments_attribute(info, args, kwargs or {})
+            if captured is not None:
+                attributes[ARGUMENTS] = captured
+        span = tracer.start_span(task.task_name, kind=SpanKind.INTERNAL, attributes=attributes)
+        task._span = span
+        task._span_token = context.attach(trace.set_span_in_context(span))
+    except Exception:
+        runtime.internal_error("task start")
+
+
+def task_stopped(task: Task) -> None:
+    runtime = RUNTIME
+    try:
+        error = task.task_error
+        result = result_of(task.status, error, getattr(task, "_timed_out", False))
+        span = task._span
+        if span is not None:
+            context.detach(task._span_token)
+            task._span = task._span_token = None
+            span.set_attribute(TASK_RESULT, result)
+            if task.attempts > 1:
+                span.set_attribute(TASK_ATTEMPTS, task.attempts)
+            if runtime.record_return_values and error is None and task.task_return_value is not None:
+                span.set_attribute(
+                    RETURN_VALUE,
+                    otlp_safe(task.task_return_value, value_limit(runtime.attribute_value_limit)),
+                )
+            if error is not None:
+                _record_error(span, error, result)
+            span.end()
+        instruments = runtime.instruments()
+        if instruments is not None:
+            flow = task.task_flow
+            attributes = runtime.attributes(
+                "task", flow.flow_name if flow is not None else "", task.task_name, result
+            )
+            instruments.task_runs.add(1, attributes)
+            instruments.task_duration.record(task.duration, attributes)
+            if task.attempts:
+                instruments.task_attempts.record(task.attempts, attributes)
+    except Exception:
+        runtime.internal_error("task stop")
+
+
+# -- messages, artifacts, results ------------------------------------------------------
+
+
+def message(flow: Flow, task: Task | None, level: int, text: str) -> None:
+    """A flow message at or above the export level: span event + OTel log record."""
+    runtime = RUNTIME
+    try:
+        span = trace.get_current_span()
+        log_context = None
+        if not span.is_recording():
+            run_span = (task._span if task is not None else None) or flow._span
+            if run_span is not None:
+                span = run_span
+                log_context = trace.set_span_in_context(run_span)
+        number, name = severity(level)
+        attributes: dict[str, Any] = {
+            PIPELINE_NAME: flow.flow_name,
+            PIPELINE_RUN_ID: flow.flow_id,
+        }
+        if task is not None:
+            attributes[TASK_NAME] = task.task_name
+            attributes[TASK_RUN_ID] = task.task_id
+        if span.is_recording():
+            span.add_event(
+                MESSAGE_EVENT,
+                {"message": text, "log.severity": name, **attributes},
+            )
+        logger = runtime.logger()
+        if logger is not None:
+            logger.emit(
+                timestamp=time.time_ns(),
+                context=log_context,
+                severity_number=number,
+                severity_text=name,
+                body=text,
+                attributes=attributes,
+            )
+    except Exception:
+        runtime.internal_error("message")
+
+
+def artifact(flow: Flow, artifact_data: dict[str, Any]) -> None:
+    span = flow._span
+    if span is None:
+        return
+    runtime = RUNTIME
+    try:
+        limit = value_limit(runtime.attribute_value_limit)
+        prefix = f"flowtel.artifact.{artifact_data['key']}"
+        kind = otlp_safe(artifact_data["type"] or "", limit)
+        description = otlp_safe(artifact_data["description"] or "", limit)
+        span.set_attribute(f"{prefix}.type", kind)
+        span.set_attribute(f"{prefix}.description", description)
+        span.set_attribute(f"{prefix}.data", otlp_safe(artifact_data["data"], limit))
+        span.add_event(
+            ARTIFACT_EVENT,
+            {"flowtel.artifact.key": artifact_data["key"], "flowtel.artifact.type": kind,
+             "flowtel.artifact.description": description},
+        )
+    except Exception:
+        runtime.internal_error("artifact")
+
+
+def result(flow: Flow, result_data: dict[str, Any]) -> None:
+    span = flow._span
+    if span is None:
+        return
+    runtime = RUNTIME
+    key = result_data["key"]
+    if key == "flow-return-value" and not runtime.record_return_values:
+        return
+    try:
+        description = otlp_safe(
+            result_data["description"] or "", value_limit(runtime.attribute_value_limit)
+        )
+        span.set_attribute(f"flowtel.result.{key}", description)
+        span.add_event(
+            RESULT_EVENT, {"flowtel.result.key": key, "flowtel.result.description": description}
+        )
+    except Exception:
+        runtime.internal_error("result")
