@@ -15,6 +15,16 @@ from ._events import (
     flow_events,
 )
 from ._flow import Flow
+from ._futures import (
+    DoneAndNotDoneFutures,
+    TaskRunFuture,
+    ThreadPoolTaskRunner,
+    as_completed,
+    unmapped,
+    wait,
+)
+from ._run_logger import get_run_logger
+from ._state import State
 from ._task import Task
 from .telemetry._configure import configure, force_flush, shutdown
 
@@ -25,6 +35,7 @@ FlowRunEventData = Flow_Run__Event_Data
 FlowRunEventType = Flow_Run__Event_Type
 
 __all__ = [
+    "DoneAndNotDoneFutures",
     "Flow",
     "FlowRunConfig",
     "FlowRunEvent",
@@ -35,14 +46,21 @@ __all__ = [
     "Flow_Run__Event",
     "Flow_Run__Event_Data",
     "Flow_Run__Event_Type",
+    "State",
     "Task",
+    "TaskRunFuture",
+    "ThreadPoolTaskRunner",
     "__version__",
+    "as_completed",
     "configure",
     "flow",
     "flow_events",
     "force_flush",
     "get_current_flow",
     "get_current_task",
+    "get_run_logger",
     "shutdown",
     "task",
+    "unmapped",
+    "wait",
 ]

@@ -7,13 +7,17 @@ import contextvars
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from . import _capture
+from . import _capture, _execution
 from ._config import Flow_Run__Config
 from ._context import current_flow, current_task, print_sink
 from ._events import Flow_Run__Event_Type, flow_events
 from ._function_info import FLOW_INJECTABLE, FunctionInfo
+from ._futures import ThreadPoolTaskRunner
+from ._hooks import run_hooks
+from ._options import RunOptions
 from ._run import (
     STATUS_CANCELLED,
     STATUS_COMPLETED,
@@ -26,6 +30,7 @@ from ._run import (
     error_text,
     new_run_id,
 )
+from ._state import State
 from .telemetry import _runtime as telemetry
 
 if TYPE_CHECKING:
@@ -66,6 +71,9 @@ class Flow(RunLogging):
         self._fixed_id = flow_id
         self.flow_id = flow_id or new_run_id()
         self._info: FunctionInfo | None = None
+        self._options: RunOptions | None = None
+        self._wrapper: Callable[..., Any] | None = None
+        self._lock = threading.Lock()
         self._args: tuple = ()
         self._kwargs: dict = {}
         self._runs = 0
@@ -83,6 +91,11 @@ class Flow(RunLogging):
         self.flow_duration = 0.0
         self.failed_tasks = 0
         self.started_at: float | None = None
+        self.attempts = 0
+        self.flow_run_name: str | None = None
+        self._timed_out = False
+        self._runner: ThreadPoolTaskRunner | None = None
+        self._pending_futures: list[Any] = []
         self._log_entries: list[LogEntry] = []
         self._print_buffer = ""
         self._span: Any = None
@@ -99,8 +112,17 @@ class Flow(RunLogging):
             )
         return self._bind(FunctionInfo(target, FLOW_INJECTABLE), args, kwargs)
 
-    def _bind(self, info: FunctionInfo, args: tuple, kwargs: dict) -> Flow:
+    def _bind(
+        self,
+        info: FunctionInfo,
+        args: tuple,
+        kwargs: dict,
+        options: RunOptions | None = None,
+        wrapper: Callable[..., Any] | None = None,
+    ) -> Flow:
         self._info = info
+        self._options = options
+        self._wrapper = wrapper
         self._args = args
         self._kwargs = kwargs
         if not self.flow_name:
@@ -133,7 +155,10 @@ class Flow(RunLogging):
             return self._execute_async_blocking()
         self._begin()
         try:
-            value = info.fn(*self._args, **self._call_kwargs(info))
+            if self._options is None:
+                value = info.fn(*self._args, **self._call_kwargs(info))
+            else:
+                value = self._attempts_sync(info, self._options)
         except BaseException as error:
             if self._end(None, error):
                 raise
@@ -146,15 +171,54 @@ class Flow(RunLogging):
         info = self._ready()
         self._begin()
         try:
-            value = info.fn(*self._args, **self._call_kwargs(info))
-            if info.is_async:
-                value = await value
+            if self._options is None:
+                value = info.fn(*self._args, **self._call_kwargs(info))
+                if info.is_async:
+                    value = await value
+            else:
+                value = await self._attempts_async(info, self._options)
         except BaseException as error:
+            await self._await_pending()
             if self._end(None, error):
                 raise
             return self
+        await self._await_pending()
         self._end(value, None)
         return self
+
+    def _attempts_sync(self, info: FunctionInfo, options: RunOptions) -> Any:
+        self._apply_options(options)
+        return _execution.attempts_sync(
+            self,
+            "flow",
+            self.flow_name,
+            options,
+            lambda: info.fn(*self._args, **self._call_kwargs(info)),
+        )
+
+    async def _attempts_async(self, info: FunctionInfo, options: RunOptions) -> Any:
+        self._apply_options(options)
+        return await _execution.attempts_async(
+            self,
+            "flow",
+            self.flow_name,
+            options,
+            lambda: info.fn(*self._args, **self._call_kwargs(info)),
+        )
+
+    def _apply_options(self, options: RunOptions) -> None:
+        if options.log_prints is False:
+            print_sink.set(None)  # reset with the other run tokens in _end
+        if options.run_name is not None:
+            self.flow_run_name = options.run_name_for(
+                self._info.signature if self._info else None, self._args, self._kwargs
+            )
+            telemetry.run_named(self, self.flow_run_name)
+
+    async def _await_pending(self) -> None:
+        pending = [f._async_task for f in self._pending_futures if f._async_task is not None]
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
 
     def _execute_async_blocking(self) -> Flow:
         try:
@@ -233,14 +297,24 @@ class Flow(RunLogging):
             if isinstance(error, Exception):
                 self.flow_status = STATUS_FAILED
                 propagate = config.raise_flow_error
-                self._message(_ERROR, "Flow '%s' failed: %s", (self.flow_name, error_text(error)), None)
+                self._message(
+                    _ERROR, "Flow '%s' failed: %s", (self.flow_name, error_text(error)), None
+                )
             else:
                 self.flow_status = STATUS_CANCELLED
                 propagate = True
-                self._message(_ERROR, "Flow '%s' cancelled: %s", (self.flow_name, error_text(error)), None)
+                self._message(
+                    _ERROR, "Flow '%s' cancelled: %s", (self.flow_name, error_text(error)), None
+                )
         if config.print_finished_message:
             self._message(_INFO, "Finished flow run '%s'", (self.flow_id,), None)
+        if self._runner is not None:
+            self._runner.shutdown(wait=True)
+            self._runner = None
         self.flow_duration = time.perf_counter() - self._start
+        options = self._options
+        if options is not None and (options.on_failure or options.on_completion):
+            run_hooks(self, options, self._wrapper)
         telemetry.flow_stopped(self)
         if flow_events.event_listeners:
             emit_event(
@@ -261,6 +335,27 @@ class Flow(RunLogging):
         if config.print_logs:
             self.print_log_messages()
         return propagate
+
+    @property
+    def state(self) -> State:
+        """The Prefect-style final state of this run."""
+        return State.of(self)
+
+    def _task_runner(self) -> ThreadPoolTaskRunner:
+        runner = self._runner
+        if runner is None:
+            with self._lock:
+                if self._runner is None:
+                    prototype = self._options.task_runner if self._options is not None else None
+                    self._runner = (
+                        prototype.duplicate() if prototype is not None else ThreadPoolTaskRunner()
+                    )
+                runner = self._runner
+        return runner
+
+    def _count_failed_task(self) -> None:
+        with self._lock:
+            self.failed_tasks += 1
 
     # -- with / async with: make this flow current for tasks called in the block --------
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 TASK_INJECTABLE = ("this_task", "this_flow", "task_data", "flow_data")
 FLOW_INJECTABLE = ("this_flow", "flow_data")

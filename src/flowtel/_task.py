@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from . import _capture
+from . import _capture, _execution
 from ._context import current_flow, current_task, print_sink
 from ._events import Flow_Run__Event_Type, flow_events
 from ._function_info import TASK_INJECTABLE, FunctionInfo
+from ._hooks import run_hooks
+from ._options import RunOptions
 from ._run import (
     STATUS_CANCELLED,
     STATUS_COMPLETED,
@@ -21,6 +24,7 @@ from ._run import (
     error_text,
     new_run_id,
 )
+from ._state import State
 from .telemetry import _runtime as telemetry
 
 if TYPE_CHECKING:
@@ -33,14 +37,14 @@ _ERROR = logging.ERROR
 class TaskDefinition:
     """A decorated task function with its options, analysed once."""
 
-    __slots__ = ("info", "options", "raise_on_error", "task_name")
+    __slots__ = ("info", "options", "raise_on_error", "task_name", "wrapper")
 
     def __init__(
         self,
         info: FunctionInfo,
         task_name: str | None = None,
         raise_on_error: bool = True,
-        options: dict[str, Any] | None = None,
+        options: RunOptions | None = None,
     ) -> None:
         if task_name is not None and (not isinstance(task_name, str) or not task_name):
             raise TypeError(f"task_name must be a non-empty str, got {task_name!r}")
@@ -52,7 +56,8 @@ class TaskDefinition:
         self.info = info
         self.task_name = task_name or info.function_name
         self.raise_on_error = raise_on_error
-        self.options = options or {}
+        self.options = options
+        self.wrapper: Callable[..., Any] | None = None
 
 
 class Task(RunLogging):
@@ -82,6 +87,8 @@ class Task(RunLogging):
         self.task_return_value: Any = None
         self.task_error: BaseException | None = None
         self.attempts = 0
+        self.task_run_name: str | None = None
+        self._timed_out = False
         self._print_buffer = ""
         self._span: Any = None
         self._span_token: Any = None
@@ -131,6 +138,11 @@ class Task(RunLogging):
             return run_task_async(self, self._args, dict(self._kwargs))
         return run_task(self, self._args, dict(self._kwargs))
 
+    @property
+    def state(self) -> State:
+        """The Prefect-style final state of this call."""
+        return State.of(self)
+
     # -- lifecycle -------------------------------------------------------------------
 
     def _begin(self, args: tuple = (), kwargs: dict | None = None) -> None:
@@ -178,6 +190,9 @@ class Task(RunLogging):
                     _ERROR, "Task '%s' %s: %s", (self.task_name, verb, error_text(error)), self
                 )
         self.duration = time.perf_counter() - self._start
+        options = self.definition.options if self.definition is not None else None
+        if options is not None and (options.on_failure or options.on_completion):
+            run_hooks(self, options, self.definition.wrapper)
         telemetry.task_stopped(self)
         if flow_events.event_listeners:
             emit_event(
@@ -197,7 +212,7 @@ class Task(RunLogging):
             _capture.release()
         current_task.reset(self._task_token)
         if flow is not None and error is not None:
-            flow.failed_tasks += 1
+            flow._count_failed_task()
         return propagate
 
     # -- messages --------------------------------------------------------------------
@@ -253,3 +268,73 @@ async def run_task_async(task: Task, args: tuple, kwargs: dict) -> Any:
         return None
     task._end(value, None)
     return value
+
+
+def run_task_with_options(task: Task, args: tuple, kwargs: dict) -> Any:
+    """``run_task`` with retries, timeout, run name and print settings."""
+    definition = task.definition
+    options = definition.options  # type: ignore[union-attr]
+    fn = definition.info.fn  # type: ignore[union-attr]
+    task._begin(args, kwargs)
+    sink_token = _print_setting(task, options)
+    try:
+        _name_run(task, options, args, kwargs)
+        value = _execution.attempts_sync(
+            task,
+            "task",
+            task.task_name,
+            options,
+            lambda: fn(*args, **_injected(task, args, dict(kwargs))),
+        )
+    except BaseException as error:
+        _restore_print_setting(sink_token)
+        if task._end(None, error):
+            raise
+        return None
+    _restore_print_setting(sink_token)
+    task._end(value, None)
+    return value
+
+
+async def run_task_with_options_async(task: Task, args: tuple, kwargs: dict) -> Any:
+    """``run_task_async`` with retries, timeout, run name and print settings."""
+    definition = task.definition
+    options = definition.options  # type: ignore[union-attr]
+    fn = definition.info.fn  # type: ignore[union-attr]
+    task._begin(args, kwargs)
+    sink_token = _print_setting(task, options)
+    try:
+        _name_run(task, options, args, kwargs)
+        value = await _execution.attempts_async(
+            task,
+            "task",
+            task.task_name,
+            options,
+            lambda: fn(*args, **_injected(task, args, dict(kwargs))),
+        )
+    except BaseException as error:
+        _restore_print_setting(sink_token)
+        if task._end(None, error):
+            raise
+        return None
+    _restore_print_setting(sink_token)
+    task._end(value, None)
+    return value
+
+
+def _name_run(task: Task, options: RunOptions, args: tuple, kwargs: dict) -> None:
+    if options.run_name is not None:
+        task.task_run_name = options.run_name_for(task.definition.info.signature, args, kwargs)  # type: ignore[union-attr]
+        telemetry.run_named(task, task.task_run_name)
+
+
+def _print_setting(task: Task, options: RunOptions) -> Any:
+    if options.log_prints is None:
+        return None
+    flow = task.task_flow
+    return print_sink.set(flow if options.log_prints and flow is not None else None)
+
+
+def _restore_print_setting(token: Any) -> None:
+    if token is not None:
+        print_sink.reset(token)

@@ -70,7 +70,9 @@ def redact(value: Any, depth: int = 0) -> Any:
         return value
     if isinstance(value, dict):
         return {
-            key: REDACTED if isinstance(key, str) and is_secret_key(key) else redact(item, depth + 1)
+            key: REDACTED
+            if isinstance(key, str) and is_secret_key(key)
+            else redact(item, depth + 1)
             for key, item in value.items()
         }
     if isinstance(value, (list, tuple)):

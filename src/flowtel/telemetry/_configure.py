@@ -231,7 +231,9 @@ class _Exporters:
                 OTLPMetricExporter,
             )
         return _wrap_metric_exporter(
-            OTLPMetricExporter(**self._kwargs("metrics")), self._where("metrics"), self.outage_filter
+            OTLPMetricExporter(**self._kwargs("metrics")),
+            self._where("metrics"),
+            self.outage_filter,
         )
 
 
@@ -448,7 +450,9 @@ def shutdown(timeout_millis: int = 10_000) -> None:
             else:
                 provider.shutdown()
         except Exception:
-            _logger.warning("flowtel: shutting down %s failed", type(provider).__name__, exc_info=True)
+            _logger.warning(
+                "flowtel: shutting down %s failed", type(provider).__name__, exc_info=True
+            )
     atexit.unregister(shutdown)
 
 

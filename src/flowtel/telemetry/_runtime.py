@@ -46,6 +46,10 @@ CODE_LINE = "code.line.number"
 ERROR_TYPE = "error.type"
 FAILED_TASKS = "flowtel.flow.failed_tasks"
 TASK_ATTEMPTS = "flowtel.task.attempts"
+FLOW_ATTEMPTS = "flowtel.flow.attempts"
+FLOW_RUN_NAME = "flowtel.flow.run_name"
+TASK_RUN_NAME = "flowtel.task.run_name"
+ATTEMPT_FAILED_EVENT = "flowtel.attempt.failed"
 ARGUMENTS = "flowtel.arguments"
 RETURN_VALUE = "flowtel.return_value"
 
@@ -86,7 +90,14 @@ def qualified_type(error: BaseException) -> str:
 
 
 class _Instruments:
-    __slots__ = ("flow_active", "flow_duration", "flow_runs", "task_attempts", "task_duration", "task_runs")
+    __slots__ = (
+        "flow_active",
+        "flow_duration",
+        "flow_runs",
+        "task_attempts",
+        "task_duration",
+        "task_runs",
+    )
 
     def __init__(self, meter: metrics.Meter) -> None:
         self.flow_runs = meter.create_counter(
@@ -168,7 +179,9 @@ class Runtime:
         if self._providers is not None:
             provider = self._providers[1]
         else:
-            provider = getattr(_logs._internal, "_LOGGER_PROVIDER", None) or _logs.get_logger_provider()
+            provider = (
+                getattr(_logs._internal, "_LOGGER_PROVIDER", None) or _logs.get_logger_provider()
+            )
         if provider is None or isinstance(provider, _logs._internal.ProxyLoggerProvider):
             return None
         logger = self._logger = provider.get_logger(INSTRUMENTATION_NAME, _version())
@@ -183,7 +196,9 @@ class Runtime:
         else:
             from opentelemetry.metrics import _internal as metrics_internal
 
-            provider = getattr(metrics_internal, "_METER_PROVIDER", None) or metrics.get_meter_provider()
+            provider = (
+                getattr(metrics_internal, "_METER_PROVIDER", None) or metrics.get_meter_provider()
+            )
         if provider is None or type(provider).__name__ == "_ProxyMeterProvider":
             return None
         instruments = self._instruments = _Instruments(
@@ -277,6 +292,9 @@ def flow_started(flow: Flow) -> None:
                 CODE_FILE: info.file_path,
                 CODE_LINE: info.line_number,
             }
+            options = flow._options
+            if options is not None and options.span_attributes:
+                attributes.update(options.span_attributes)
             if runtime.record_arguments:
                 captured = _arguments_attribute(info, flow._args, flow._kwargs)
                 if captured is not None:
@@ -302,7 +320,13 @@ def flow_stopped(flow: Flow) -> None:
             flow._span = flow._span_token = None
             span.set_attribute(PIPELINE_RESULT, result)
             span.set_attribute(FAILED_TASKS, flow.failed_tasks)
-            if runtime.record_return_values and error is None and flow.flow_return_value is not None:
+            if flow.attempts > 1:
+                span.set_attribute(FLOW_ATTEMPTS, flow.attempts)
+            if (
+                runtime.record_return_values
+                and error is None
+                and flow.flow_return_value is not None
+            ):
                 span.set_attribute(
                     RETURN_VALUE,
                     otlp_safe(flow.flow_return_value, value_limit(runtime.attribute_value_limit)),
@@ -343,6 +367,9 @@ def task_started(task: Task, args: tuple = (), kwargs: dict | None = None) -> No
         if flow is not None:
             attributes[PIPELINE_NAME] = flow.flow_name
             attributes[PIPELINE_RUN_ID] = flow.flow_id
+        options = definition.options
+        if options is not None and options.span_attributes:
+            attributes.update(options.span_attributes)
         if runtime.record_arguments:
             captured = _arguments_attribute(info, args, kwargs or {})
             if captured is not None:
@@ -366,7 +393,11 @@ def task_stopped(task: Task) -> None:
             span.set_attribute(TASK_RESULT, result)
             if task.attempts > 1:
                 span.set_attribute(TASK_ATTEMPTS, task.attempts)
-            if runtime.record_return_values and error is None and task.task_return_value is not None:
+            if (
+                runtime.record_return_values
+                and error is None
+                and task.task_return_value is not None
+            ):
                 span.set_attribute(
                     RETURN_VALUE,
                     otlp_safe(task.task_return_value, value_limit(runtime.attribute_value_limit)),
@@ -444,8 +475,11 @@ def artifact(flow: Flow, artifact_data: dict[str, Any]) -> None:
         span.set_attribute(f"{prefix}.data", otlp_safe(artifact_data["data"], limit))
         span.add_event(
             ARTIFACT_EVENT,
-            {"flowtel.artifact.key": artifact_data["key"], "flowtel.artifact.type": kind,
-             "flowtel.artifact.description": description},
+            {
+                "flowtel.artifact.key": artifact_data["key"],
+                "flowtel.artifact.type": kind,
+                "flowtel.artifact.description": description,
+            },
         )
     except Exception:
         runtime.internal_error("artifact")
@@ -469,3 +503,37 @@ def result(flow: Flow, result_data: dict[str, Any]) -> None:
         )
     except Exception:
         runtime.internal_error("result")
+
+
+def run_named(run: Flow | Task, name: str | None) -> None:
+    """Record a run name filled from a flow_run_name/task_run_name template."""
+    span = run._span
+    if span is None or name is None:
+        return
+    try:
+        key = FLOW_RUN_NAME if hasattr(run, "flow_status") else TASK_RUN_NAME
+        span.set_attribute(key, otlp_safe(name, value_limit(RUNTIME.attribute_value_limit)))
+    except Exception:
+        RUNTIME.internal_error("run name")
+
+
+def attempt_failed(run: Flow | Task, error: BaseException, attempt: int, delay: float) -> None:
+    """A failed attempt that will be retried: an event on the run's span."""
+    span = run._span
+    if span is None:
+        return
+    try:
+        span.add_event(
+            ATTEMPT_FAILED_EVENT,
+            {
+                "flowtel.attempt": attempt,
+                "flowtel.retry.delay": delay,
+                "exception.type": qualified_type(error),
+                "exception.message": str(error),
+                "exception.stacktrace": "".join(
+                    traceback.format_exception(type(error), error, error.__traceback__)
+                ),
+            },
+        )
+    except Exception:
+        RUNTIME.internal_error("attempt failed")

@@ -1,0 +1,88 @@
+"""The demo flows behind ``flowtel demo``."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+from typing import Any, TextIO
+
+from ._config import Flow_Run__Config
+from ._decorators import flow, task
+from ._flow import Flow
+
+
+@task()
+def fetch_orders(count: int, flow_data: dict) -> list[dict[str, Any]]:
+    orders = [{"id": n, "amount": round(10 + n * 7.5, 2)} for n in range(count)]
+    flow_data["orders"] = orders
+    print(f"fetched {len(orders)} orders")
+    return orders
+
+
+@task()
+async def price_order(order: dict[str, Any]) -> float:
+    await asyncio.sleep(random.uniform(0.001, 0.005))
+    return order["amount"] * 1.2
+
+
+@task(raise_on_error=False)
+def notify_warehouse(orders: list[dict[str, Any]]) -> None:
+    raise ConnectionError(f"warehouse API refused {len(orders)} orders (demo failure, tolerated)")
+
+
+@task()
+def write_report(total: float, this_flow: Flow) -> str:
+    this_flow.add_flow_artifact(
+        key="report",
+        description="Order totals",
+        data={"total": round(total, 2)},
+        artifact_type="json",
+    )
+    return f"total={total:.2f}"
+
+
+@flow(flow_name="publish_report")
+def publish_report(report: str, this_flow: Flow) -> str:
+    this_flow.log_info(f"publishing {report}")
+    return "published"
+
+
+@flow(flow_name="process_orders")
+async def process_orders(count: int, this_flow: Flow, flow_data: dict) -> str:
+    orders = fetch_orders(count)
+    prices = await asyncio.gather(*(price_order(order) for order in orders))
+    notify_warehouse(orders)
+    report = write_report(sum(prices))
+    publish_report(report).execute()
+    this_flow.add_flow_result(key="orders", description=f"{len(flow_data['orders'])} orders priced")
+    return report
+
+
+@task()
+def load_config(path: str) -> dict[str, Any]:
+    raise FileNotFoundError(f"no such config: {path} (demo failure)")
+
+
+@flow(flow_name="nightly_sync", flow_config=Flow_Run__Config(raise_flow_error=False))
+def nightly_sync() -> None:
+    load_config("/etc/demo/sync.toml")
+
+
+def run_demo(service_name: str, runs: int, out: TextIO) -> int:
+    from .telemetry._configure import configure, shutdown
+
+    configure(service_name=service_name)
+    endpoint = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    for _ in range(runs):
+        orders = process_orders(5).execute()
+        failed = nightly_sync().execute()
+    shutdown()
+    out.write(
+        f"\nprocess_orders: {orders.flow_status} ({orders.flow_return_value}), "
+        f"{len(orders.executed_tasks)} tasks, {orders.failed_tasks} tolerated failure\n"
+        f"nightly_sync:   {failed.flow_status} ({failed.flow_error!r})\n"
+    )
+    if endpoint:
+        out.write(f"telemetry sent to {endpoint} as service '{service_name}'\n")
+    return 0

@@ -1,0 +1,66 @@
+"""State: the final state of a flow or task run, shaped like Prefect's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._run import STATUS_COMPLETED, STATUS_FAILED, error_text
+
+COMPLETED = "COMPLETED"
+FAILED = "FAILED"
+CANCELLED = "CANCELLED"
+
+
+class State:
+    """How a run ended: ``type`` (COMPLETED, FAILED, CANCELLED), ``name``, ``message``.
+
+    ``result()`` returns the run's value, or raises its error (``raise_on_failure=False``
+    returns the error instead).
+    """
+
+    __slots__ = ("error", "message", "name", "run", "type", "value")
+
+    def __init__(self, run: Any, value: Any, error: BaseException | None, status: str) -> None:
+        self.run = run
+        self.value = value
+        self.error = error
+        if status == STATUS_COMPLETED:
+            self.type, self.name = COMPLETED, "Completed"
+        elif status == STATUS_FAILED:
+            self.type = FAILED
+            self.name = "TimedOut" if getattr(run, "_timed_out", False) else "Failed"
+        else:
+            self.type, self.name = CANCELLED, "Cancelled"
+        self.message = error_text(error) if error is not None else ""
+
+    @classmethod
+    def of(cls, run: Any) -> State:
+        """The state of a finished Flow or Task run."""
+        from ._flow import Flow
+
+        if isinstance(run, Flow):
+            return cls(run, run.flow_return_value, run.flow_error, run.flow_status)
+        return cls(run, run.task_return_value, run.task_error, run.status)
+
+    def is_completed(self) -> bool:
+        return self.type == COMPLETED
+
+    def is_failed(self) -> bool:
+        return self.type == FAILED
+
+    def is_cancelled(self) -> bool:
+        return self.type == CANCELLED
+
+    def result(self, raise_on_failure: bool = True) -> Any:
+        if self.error is not None:
+            if raise_on_failure:
+                raise self.error
+            return self.error
+        return self.value
+
+    def __repr__(self) -> str:
+        detail = f", message={self.message!r}" if self.message else ""
+        return f"{self.name}(type={self.type}{detail})"
+
+
+__all__ = ["CANCELLED", "COMPLETED", "FAILED", "State"]
