@@ -64,7 +64,7 @@ class RunLogging:
     ``_log_task`` (the Task the message comes from, or None).
     """
 
-    _print_buffer: str = ""
+    _print_buffer = ""
 
     def _log_target(self) -> tuple[Flow | None, Any]:
         raise NotImplementedError

@@ -75,31 +75,56 @@ class Task(RunLogging):
             self.task_name = task_name
         self.raise_on_error = raise_on_error
 
+    # Per-call state starts as these class-level defaults, so a call sets only what differs.
+    status = STATUS_PENDING
+    duration = 0.0
+    task_return_value: Any = None
+    task_error: BaseException | None = None
+    attempts = 0
+    task_run_name: str | None = None
+    _timed_out = False
+    _print_buffer = ""
+    _span: Any = None
+    _span_token: Any = None
+    _args: tuple = ()
+    _kwargs: dict = {}  # noqa: RUF012 - never mutated, always copied
+    _task_id: str | None = None
+    _data: dict[str, Any] | None = None
+
     def _init_call(self, definition: TaskDefinition | None, flow: Flow | None) -> None:
         self.definition = definition
         self.task_name = definition.task_name if definition is not None else ""
         self.raise_on_error = definition.raise_on_error if definition is not None else True
-        self.task_id = new_run_id()
         self.task_flow = flow
-        self.data: dict[str, Any] = {}
-        self.status = STATUS_PENDING
-        self.duration = 0.0
-        self.task_return_value: Any = None
-        self.task_error: BaseException | None = None
-        self.attempts = 0
-        self.task_run_name: str | None = None
-        self._timed_out = False
-        self._print_buffer = ""
-        self._span: Any = None
-        self._span_token: Any = None
-        self._args: tuple = ()
-        self._kwargs: dict = {}
 
     @classmethod
     def _for_call(cls, definition: TaskDefinition, flow: Flow | None) -> Task:
         task = cls.__new__(cls)
-        task._init_call(definition, flow)
+        task.definition = definition
+        task.task_name = definition.task_name
+        task.raise_on_error = definition.raise_on_error
+        task.task_flow = flow
         return task
+
+    @property
+    def task_id(self) -> str:
+        """This call's run id (made on first use: calls nobody looks at cost no id)."""
+        task_id = self._task_id
+        if task_id is None:
+            task_id = self._task_id = new_run_id()
+        return task_id
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """This call's own dict (``task_data``)."""
+        data = self._data
+        if data is None:
+            data = self._data = {}
+        return data
+
+    @data.setter
+    def data(self, value: dict[str, Any]) -> None:
+        self._data = value
 
     @property
     def this_flow(self) -> Flow | None:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry import _logs, context, metrics, trace
 from opentelemetry._logs import SeverityNumber
+from opentelemetry.metrics import _internal as _metrics_internal
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from ._attributes import DEFAULT_VALUE_LIMIT, otlp_safe, redact, value_limit
@@ -30,6 +31,17 @@ if TYPE_CHECKING:
     from .._task import Task
 
 _internal_logger = logging.getLogger("flowtel.telemetry")
+
+# Providers named by environment variables are loaded by the API's first getter call; when
+# none is named, the private globals tell everything without an environment lookup per call.
+_ENV_PROVIDERS = any(
+    name in os.environ
+    for name in (
+        "OTEL_PYTHON_TRACER_PROVIDER",
+        "OTEL_PYTHON_METER_PROVIDER",
+        "OTEL_PYTHON_LOGGER_PROVIDER",
+    )
+)
 
 INSTRUMENTATION_NAME = "flowtel"
 
@@ -156,8 +168,8 @@ class Runtime:
         """Back to defaults and the global providers (for tests)."""
         self.__init__()  # type: ignore[misc]
 
-    # Lookups. The private module globals are read first because the public getters check
-    # the environment on every call; both are set once, so a found provider is cached.
+    # Lookups read the API's set-once globals directly: the public getters look at the
+    # environment on every call. A found provider is cached until use_providers().
 
     def tracer(self) -> trace.Tracer | None:
         tracer = self._tracer
@@ -166,7 +178,9 @@ class Runtime:
         if self._providers is not None:
             provider = self._providers[0]
         else:
-            provider = getattr(trace, "_TRACER_PROVIDER", None) or trace.get_tracer_provider()
+            provider = getattr(trace, "_TRACER_PROVIDER", None)
+            if provider is None and _ENV_PROVIDERS:
+                provider = trace.get_tracer_provider()
         if provider is None or isinstance(provider, trace.ProxyTracerProvider):
             return None
         tracer = self._tracer = provider.get_tracer(INSTRUMENTATION_NAME, _version())
@@ -179,9 +193,9 @@ class Runtime:
         if self._providers is not None:
             provider = self._providers[1]
         else:
-            provider = (
-                getattr(_logs._internal, "_LOGGER_PROVIDER", None) or _logs.get_logger_provider()
-            )
+            provider = getattr(_logs._internal, "_LOGGER_PROVIDER", None)
+            if provider is None and _ENV_PROVIDERS:
+                provider = _logs.get_logger_provider()
         if provider is None or isinstance(provider, _logs._internal.ProxyLoggerProvider):
             return None
         logger = self._logger = provider.get_logger(INSTRUMENTATION_NAME, _version())
@@ -194,11 +208,9 @@ class Runtime:
         if self._providers is not None:
             provider = self._providers[2]
         else:
-            from opentelemetry.metrics import _internal as metrics_internal
-
-            provider = (
-                getattr(metrics_internal, "_METER_PROVIDER", None) or metrics.get_meter_provider()
-            )
+            provider = getattr(_metrics_internal, "_METER_PROVIDER", None)
+            if provider is None and _ENV_PROVIDERS:
+                provider = metrics.get_meter_provider()
         if provider is None or type(provider).__name__ == "_ProxyMeterProvider":
             return None
         instruments = self._instruments = _Instruments(
