@@ -87,7 +87,7 @@ class Task(RunLogging):
     _span: Any = None
     _span_token: Any = None
     _args: tuple = ()
-    _kwargs: dict = {}  # noqa: RUF012 - never mutated, always copied
+    _kwargs: dict = {}
     _task_id: str | None = None
     _data: dict[str, Any] | None = None
 
@@ -178,7 +178,7 @@ class Task(RunLogging):
         if flow is not None:
             if flow.flow_config.add_task_to_self:
                 flow.executed_tasks.append(self)
-            if print_sink.get() is not flow:
+            if flow.flow_status != STATUS_RUNNING:
                 # A task of a flow that is not executing (``with flow:``) captures by itself.
                 self._capturing = True
                 _capture.acquire()

@@ -19,7 +19,13 @@ from ._futures import TaskRunFuture, ThreadPoolTaskRunner, as_completed, unmappe
 from ._options import COMMON_OPTIONS, FLOW_ONLY_OPTIONS, TASK_ONLY_OPTIONS
 from ._run_logger import get_run_logger
 from ._state import State
-from ._task import Task, run_task_async, run_task_with_options, run_task_with_options_async
+from ._task import (
+    Task,
+    run_task,
+    run_task_async,
+    run_task_with_options,
+    run_task_with_options_async,
+)
 
 __all__ = [
     "State",
@@ -95,7 +101,6 @@ def _make_flow(target: Any, options: dict[str, Any]) -> Callable[..., Any]:
 def task(fn: Any = None, /, **options: Any) -> Any:
     """Prefect's ``@task``: a call runs the task; ``return_state=True`` gives its State."""
     _check("task", options, TASK_KEYWORDS)
-    options.setdefault("log_prints", False)
     if fn is None:
         return lambda target: _make_task(target, options)
     return _make_task(fn, options)
@@ -124,12 +129,13 @@ def _make_task(target: Any, options: dict[str, Any]) -> Callable[..., Any]:
 
         wrapper: Callable[..., Any] = async_task_call
     else:
+        run_sync = run_task_with_options if definition.options is not None else run_task
 
         @functools.wraps(target)
         def task_call(*args: Any, return_state: bool = False, **kwargs: Any) -> Any:
             run = new_call(definition, current_flow.get())
             try:
-                value = run_task_with_options(run, args, kwargs)
+                value = run_sync(run, args, kwargs)
             except Exception:
                 if return_state:
                     return run.state

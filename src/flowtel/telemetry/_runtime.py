@@ -341,7 +341,7 @@ def flow_stopped(flow: Flow) -> None:
             ):
                 span.set_attribute(
                     RETURN_VALUE,
-                    otlp_safe(flow.flow_return_value, value_limit(runtime.attribute_value_limit)),
+                    otlp_safe(redact(flow.flow_return_value), value_limit(runtime.attribute_value_limit)),
                 )
             if error is not None:
                 _record_error(span, error, result)
@@ -412,7 +412,7 @@ def task_stopped(task: Task) -> None:
             ):
                 span.set_attribute(
                     RETURN_VALUE,
-                    otlp_safe(task.task_return_value, value_limit(runtime.attribute_value_limit)),
+                    otlp_safe(redact(task.task_return_value), value_limit(runtime.attribute_value_limit)),
                 )
             if error is not None:
                 _record_error(span, error, result)
