@@ -3,7 +3,8 @@
 While at least one run captures, ``sys.stdout`` is a router that sends text written in a
 capturing context to that run and everything else to the stdout it replaced. When the
 last capturing run ends the original stdout is put back (unless someone replaced the
-router meanwhile, in which case theirs is left alone).
+router meanwhile, in which case theirs is left alone). A router idle while nobody captures
+passes everything through, and the next run's start or end removes it.
 """
 
 from __future__ import annotations
@@ -43,7 +44,10 @@ def acquire() -> None:
     with _lock:
         _users += 1
         if _users == 1:
-            _router = _StdoutRouter(sys.stdout)
+            current = sys.stdout
+            # A router left behind by code that swapped stdout while a run ended (see
+            # release) is unwrapped here rather than stacked.
+            _router = _StdoutRouter(_unwrap(current))
             sys.stdout = _router
 
 
@@ -53,9 +57,15 @@ def release() -> None:
     with _lock:
         _users -= 1
         if _users == 0 and _router is not None:
-            if sys.stdout is _router:
-                sys.stdout = _router.original
+            if isinstance(sys.stdout, _StdoutRouter):
+                sys.stdout = _unwrap(sys.stdout)
             _router = None
+
+
+def _unwrap(stream: TextIO) -> TextIO:
+    while isinstance(stream, _StdoutRouter):
+        stream = stream.original
+    return stream
 
 
 def console() -> TextIO:

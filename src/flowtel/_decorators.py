@@ -16,7 +16,14 @@ from ._function_info import (
     check_decoratable,
     check_options,
 )
-from ._futures import TaskRunFuture, ThreadPoolTaskRunner, map_calls, submit_async, submit_sync
+from ._futures import (
+    TaskRunFuture,
+    TaskRunFutureList,
+    ThreadPoolTaskRunner,
+    map_calls,
+    submit_async,
+    submit_sync,
+)
 from ._options import COMMON_OPTIONS, FLOW_ONLY_OPTIONS, TASK_ONLY_OPTIONS, Hook, RunOptions
 from ._task import (
     Task,
@@ -117,7 +124,7 @@ def _make_task(target: Any, options: dict[str, Any]) -> Callable[..., Any]:
 
         wrapper = task_call
 
-    def map(*args: Any, **kwargs: Any) -> list[TaskRunFuture]:
+    def map(*args: Any, **kwargs: Any) -> TaskRunFutureList:
         return map_calls(submit, name, args, kwargs)
 
     submit.__doc__ = f"Run {name} concurrently; returns a TaskRunFuture."
@@ -126,6 +133,7 @@ def _make_task(target: Any, options: dict[str, Any]) -> Callable[..., Any]:
     wrapper.map = map  # type: ignore[attr-defined]
     wrapper.task_definition = definition  # type: ignore[attr-defined]
     wrapper.name = name  # type: ignore[attr-defined]
+    wrapper.fn = target  # type: ignore[attr-defined]
     definition.wrapper = wrapper
     return wrapper
 
@@ -206,4 +214,5 @@ def _make_flow(target: Any, options: dict[str, Any]) -> Callable[..., Flow]:
 
     flow_call.flow_info = info  # type: ignore[attr-defined]
     flow_call.name = flow_name  # type: ignore[attr-defined]
+    flow_call.fn = target  # type: ignore[attr-defined]
     return flow_call

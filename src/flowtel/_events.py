@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from ._context import print_sink
+
 __all__ = [
     "Flow_Events",
     "Flow_Run__Event",
@@ -83,11 +85,17 @@ class Flow_Events:
         self._reported: set[Any] = set()
 
     def raise_event(self, event: Flow_Run__Event) -> None:
-        for listener in tuple(self.event_listeners):
-            try:
-                listener(event)
-            except Exception:
-                self._report(listener)
+        # A listener's own print() goes to the real stdout, not back into the run's log
+        # (which would raise another event for it).
+        token = print_sink.set(None)
+        try:
+            for listener in tuple(self.event_listeners):
+                try:
+                    listener(event)
+                except Exception:
+                    self._report(listener)
+        finally:
+            print_sink.reset(token)
 
     def _report(self, listener: Listener) -> None:
         try:

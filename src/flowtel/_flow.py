@@ -29,6 +29,7 @@ from ._run import (
     emit_event,
     error_text,
     new_run_id,
+    plain_text,
 )
 from ._state import State
 from .telemetry import _runtime as telemetry
@@ -217,8 +218,13 @@ class Flow(RunLogging):
 
     async def _await_pending(self) -> None:
         pending = [f._async_task for f in self._pending_futures if f._async_task is not None]
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+        if not pending:
+            return
+        if self._timed_out:
+            # A run that timed out stops its submitted work instead of waiting for it.
+            for async_task in pending:
+                async_task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
     def _execute_async_blocking(self) -> Flow:
         try:
@@ -309,7 +315,9 @@ class Flow(RunLogging):
         if config.print_finished_message:
             self._message(_INFO, "Finished flow run '%s'", (self.flow_id,), None)
         if self._runner is not None:
-            self._runner.shutdown(wait=True)
+            # Wait for the tasks this run submitted, unless it timed out: then queued ones are
+            # cancelled and running ones finish in the background.
+            self._runner.shutdown(wait=not self._timed_out)
             self._runner = None
         self.flow_duration = time.perf_counter() - self._start
         options = self._options
@@ -375,7 +383,8 @@ class Flow(RunLogging):
     # -- messages, artifacts, results --------------------------------------------------
 
     def _log_target(self) -> tuple[Flow | None, Any]:
-        return self, None
+        # Inside one of this flow's tasks, the message belongs to that task call.
+        return self, self._own_task()
 
     def _capture_print(self, text: str) -> None:
         task = current_task.get()
@@ -406,7 +415,13 @@ class Flow(RunLogging):
                 "task" if task is not None else "flow",
                 self,
                 task,
-                {"message_data": {"log_level": level, "message": text, "message_text": text}},
+                {
+                    "message_data": {
+                        "log_level": level,
+                        "message": text,
+                        "message_text": plain_text(text),
+                    }
+                },
                 level,
             )
 

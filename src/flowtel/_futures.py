@@ -22,6 +22,7 @@ R = TypeVar("R")
 __all__ = [
     "DoneAndNotDoneFutures",
     "TaskRunFuture",
+    "TaskRunFutureList",
     "ThreadPoolTaskRunner",
     "as_completed",
     "unmapped",
@@ -60,10 +61,11 @@ class ThreadPoolTaskRunner:
         return executor.submit(fn, *args)
 
     def shutdown(self, wait: bool = True) -> None:
+        """Stop the pool; with ``wait=False`` queued calls are cancelled, running ones go on."""
         with self._lock:
             executor, self._executor = self._executor, None
         if executor is not None:
-            executor.shutdown(wait=wait)
+            executor.shutdown(wait=wait, cancel_futures=not wait)
 
     def __repr__(self) -> str:
         return f"ThreadPoolTaskRunner(max_workers={self.max_workers})"
@@ -136,6 +138,18 @@ class TaskRunFuture(Generic[R]):
         return f"<TaskRunFuture {self.task_name!r} {state}>"
 
 
+class TaskRunFutureList(list):
+    """The futures from ``map()``: a list, plus ``result()`` and ``wait()`` over all of them."""
+
+    def result(self, timeout: float | None = None) -> list[Any]:
+        """Every future's result, in order (raises the first error met)."""
+        return [future.result(timeout) for future in self]
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait until every future is done (or ``timeout`` passes)."""
+        wait(self, timeout)
+
+
 class unmapped:
     """Marks a ``map()`` argument to pass whole to every call instead of iterating it."""
 
@@ -204,7 +218,7 @@ def submit_async(
         inner = runner.submit(context.run, _run_coroutine, call, args, kwargs)
         future: TaskRunFuture = TaskRunFuture(inner, task_name)
     else:
-        async_task = loop.create_task(call(*args, **kwargs))
+        async_task = loop.create_task(_call_async_with(call, args, kwargs))
         bridge: concurrent.futures.Future = concurrent.futures.Future()
         async_task.add_done_callback(lambda done: _settle(bridge, done))
         future = TaskRunFuture(bridge, task_name, async_task)
@@ -214,11 +228,30 @@ def submit_async(
 
 
 def _call_with(call: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    args, kwargs = _resolved(args, kwargs)
     return call(*args, **kwargs)
 
 
 def _run_coroutine(call: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    args, kwargs = _resolved(args, kwargs)
     return asyncio.run(call(*args, **kwargs))
+
+
+async def _call_async_with(call: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    if any(isinstance(value, TaskRunFuture) for value in (*args, *kwargs.values())):
+        args = tuple([await v if isinstance(v, TaskRunFuture) else v for v in args])
+        kwargs = {k: await v if isinstance(v, TaskRunFuture) else v for k, v in kwargs.items()}
+    return await call(*args, **kwargs)
+
+
+def _resolved(args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    """Arguments with submitted futures replaced by their results (waiting for them)."""
+    if not any(isinstance(value, TaskRunFuture) for value in (*args, *kwargs.values())):
+        return args, kwargs
+    return (
+        tuple(v.result() if isinstance(v, TaskRunFuture) else v for v in args),
+        {k: v.result() if isinstance(v, TaskRunFuture) else v for k, v in kwargs.items()},
+    )
 
 
 def _settle(bridge: concurrent.futures.Future, done: asyncio.Task) -> None:
@@ -235,7 +268,7 @@ def _settle(bridge: concurrent.futures.Future, done: asyncio.Task) -> None:
 
 def map_calls(
     submit: Callable[..., TaskRunFuture], task_name: str, args: tuple, kwargs: dict
-) -> list[TaskRunFuture]:
+) -> TaskRunFutureList:
     """Submit one call per item of the iterable arguments (zipped); ``unmapped`` ones stay."""
     columns: list[tuple[str | int, list[Any]]] = []
     static_args: dict[int, Any] = {}
@@ -259,7 +292,7 @@ def map_calls(
     if len(lengths) > 1:
         shown = ", ".join(f"{key!r}: {len(values)}" for key, values in columns)
         raise ValueError(f"{task_name}.map() got iterables of different lengths ({shown})")
-    futures = []
+    futures = TaskRunFutureList()
     for index in range(lengths.pop()):
         call_args = dict(static_args)
         call_kwargs = dict(static_kwargs)

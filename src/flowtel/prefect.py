@@ -70,6 +70,7 @@ def _make_flow(target: Any, options: dict[str, Any]) -> Callable[..., Any]:
         @functools.wraps(target)
         async def async_flow_call(*args: Any, return_state: bool = False, **kwargs: Any) -> Any:
             run = core(*args, **kwargs)
+            run._wrapper = async_flow_call
             try:
                 await run.execute_async()
             except Exception:
@@ -84,6 +85,7 @@ def _make_flow(target: Any, options: dict[str, Any]) -> Callable[..., Any]:
         @functools.wraps(target)
         def flow_call(*args: Any, return_state: bool = False, **kwargs: Any) -> Any:
             run = core(*args, **kwargs)
+            run._wrapper = flow_call
             try:
                 run.execute()
             except Exception:
@@ -94,6 +96,7 @@ def _make_flow(target: Any, options: dict[str, Any]) -> Callable[..., Any]:
 
         wrapper = flow_call
     wrapper.name = core.name  # type: ignore[attr-defined]
+    wrapper.fn = target  # type: ignore[attr-defined]
     wrapper.flowtel_flow = core  # type: ignore[attr-defined]
     return wrapper
 
@@ -147,4 +150,6 @@ def _make_task(target: Any, options: dict[str, Any]) -> Callable[..., Any]:
     wrapper.map = core.map  # type: ignore[attr-defined]
     wrapper.name = core.name  # type: ignore[attr-defined]
     wrapper.task_definition = definition  # type: ignore[attr-defined]
+    wrapper.fn = target  # type: ignore[attr-defined]
+    definition.wrapper = wrapper
     return wrapper

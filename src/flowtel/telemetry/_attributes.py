@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -11,11 +12,36 @@ DEFAULT_VALUE_LIMIT = 4096
 REDACTED = "[REDACTED]"
 _INT64 = 2**63
 
-_SECRET_KEY = re.compile(
-    r"pass(word|wd|phrase)?|secret|token|api[-_]?key|apikey|authori[sz]ation|auth|"
-    r"credential|private[-_]?key|session|cookie|signature",
-    re.IGNORECASE,
+_SECRET_WORDS = frozenset(
+    {
+        "password",
+        "passwd",
+        "pass",
+        "passphrase",
+        "pwd",
+        "secret",
+        "secrets",
+        "token",
+        "tokens",
+        "auth",
+        "authorization",
+        "authorisation",
+        "credential",
+        "credentials",
+        "cookie",
+        "cookies",
+        "session",
+        "signature",
+        "apikey",
+        "privatekey",
+        "accesskey",
+        "secretkey",
+        "jwt",
+        "bearer",
+    }
 )
+_WORD_BOUNDARY = re.compile(r"[^a-z0-9]+")
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
 def value_limit(default: int) -> int:
@@ -60,8 +86,15 @@ def _cut(text: str, limit: int) -> str:
 
 
 def is_secret_key(key: str) -> bool:
-    """True when a key looks like it names a secret (password, token, api_key, ...)."""
-    return bool(_SECRET_KEY.search(key))
+    """True when a key names a secret: password, token, api_key, authorization, ...
+
+    Whole words count (``access_token``, ``X-Api-Key``, ``clientSecret``), not fragments
+    inside other words (``author``, ``bypass_cache``).
+    """
+    words = [w for w in _WORD_BOUNDARY.split(_CAMEL_BOUNDARY.sub("_", key).lower()) if w]
+    if any(word in _SECRET_WORDS for word in words):
+        return True
+    return any(a + b in _SECRET_WORDS for a, b in itertools.pairwise(words))
 
 
 def redact(value: Any, depth: int = 0) -> Any:

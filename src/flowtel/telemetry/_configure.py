@@ -12,7 +12,6 @@ from typing import Any
 
 from opentelemetry import _logs, metrics, trace
 
-from ._attributes import DEFAULT_VALUE_LIMIT
 from ._runtime import RUNTIME
 
 __all__ = ["configure", "force_flush", "shutdown"]
@@ -185,7 +184,7 @@ class _Exporters:
         outage_filter = _OutageFilter()
         for name in _EXPORTER_LOGGERS:
             logging.getLogger(name).addFilter(outage_filter)
-        self.outage_filter = outage_filter
+        self.report = _OutageReport(outage_filter)
 
     def _kwargs(self, signal: str) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
@@ -209,7 +208,7 @@ class _Exporters:
         else:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         return _ReportingSpanExporter(
-            OTLPSpanExporter(**self._kwargs("traces")), self._where("traces"), self.outage_filter
+            OTLPSpanExporter(**self._kwargs("traces")), self._where("traces"), self.report
         )
 
     def logs(self) -> Any:
@@ -218,7 +217,7 @@ class _Exporters:
         else:
             from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
         return _ReportingLogExporter(
-            OTLPLogExporter(**self._kwargs("logs")), self._where("logs"), self.outage_filter
+            OTLPLogExporter(**self._kwargs("logs")), self._where("logs"), self.report
         )
 
     def metrics(self) -> Any:
@@ -233,7 +232,7 @@ class _Exporters:
         return _wrap_metric_exporter(
             OTLPMetricExporter(**self._kwargs("metrics")),
             self._where("metrics"),
-            self.outage_filter,
+            self.report,
         )
 
 
@@ -255,27 +254,34 @@ class _OutageFilter(logging.Filter):
 
 
 class _OutageReport:
-    """One warning when exports to an endpoint start failing, one info when they resume."""
+    """One warning when exports to an endpoint start failing, one info line when all resume.
 
-    def __init__(self, signal: str, where: str, outage_filter: _OutageFilter) -> None:
-        self.signal = signal
-        self.where = where
+    Shared by the span, log and metric exporters of one endpoint, so an outage is reported
+    once however many signals and batches fail.
+    """
+
+    def __init__(self, outage_filter: _OutageFilter) -> None:
         self.filter = outage_filter
-        self.failing = False
+        self.lock = threading.Lock()
+        self.failing: dict[str, set[str]] = {}
 
-    def outcome(self, succeeded: bool) -> None:
-        if succeeded:
-            if self.failing:
-                self.failing = False
-                _logger.warning("flowtel: exporting %s to %s works again", self.signal, self.where)
-            return
-        if not self.failing:
-            self.failing = True
+    def outcome(self, signal: str, where: str, succeeded: bool) -> None:
+        with self.lock:
+            failing = self.failing.setdefault(where, set())
+            if succeeded:
+                if signal in failing:
+                    failing.discard(signal)
+                    if not failing:
+                        _logger.info("flowtel: exporting telemetry to %s works again", where)
+                return
+            first = not failing
+            failing.add(signal)
+        if first:
             _logger.warning(
-                "flowtel: could not export %s to %s (%s); dropping them until the endpoint is "
-                "reachable (flows are not affected)",
-                self.signal,
-                self.where,
+                "flowtel: could not export %s to %s (%s); dropping telemetry until the endpoint "
+                "is reachable (flows are not affected)",
+                signal,
+                where,
                 self.filter.last_error or "export failed",
             )
 
@@ -287,9 +293,10 @@ def _span_exporter_base() -> type:
 
 
 class _ReportingSpanExporter(_span_exporter_base()):  # type: ignore[misc]
-    def __init__(self, exporter: Any, where: str, outage_filter: _OutageFilter) -> None:
+    def __init__(self, exporter: Any, where: str, report: _OutageReport) -> None:
         self._exporter = exporter
-        self._report = _OutageReport("spans", where, outage_filter)
+        self._where = where
+        self._report = report
 
     def export(self, spans: Sequence[Any]) -> Any:
         from opentelemetry.sdk.trace.export import SpanExportResult
@@ -298,7 +305,7 @@ class _ReportingSpanExporter(_span_exporter_base()):  # type: ignore[misc]
             result = self._exporter.export(spans)
         except Exception:
             result = SpanExportResult.FAILURE
-        self._report.outcome(result is SpanExportResult.SUCCESS)
+        self._report.outcome("spans", self._where, result is SpanExportResult.SUCCESS)
         return result
 
     def shutdown(self) -> None:
@@ -315,9 +322,10 @@ def _log_exporter_base() -> type:
 
 
 class _ReportingLogExporter(_log_exporter_base()):  # type: ignore[misc]
-    def __init__(self, exporter: Any, where: str, outage_filter: _OutageFilter) -> None:
+    def __init__(self, exporter: Any, where: str, report: _OutageReport) -> None:
         self._exporter = exporter
-        self._report = _OutageReport("log records", where, outage_filter)
+        self._where = where
+        self._report = report
 
     def export(self, batch: Sequence[Any]) -> Any:
         from opentelemetry.sdk._logs.export import LogRecordExportResult
@@ -326,7 +334,7 @@ class _ReportingLogExporter(_log_exporter_base()):  # type: ignore[misc]
             result = self._exporter.export(batch)
         except Exception:
             result = LogRecordExportResult.FAILURE
-        self._report.outcome(result is LogRecordExportResult.SUCCESS)
+        self._report.outcome("log records", self._where, result is LogRecordExportResult.SUCCESS)
         return result
 
     def shutdown(self) -> None:
@@ -336,10 +344,9 @@ class _ReportingLogExporter(_log_exporter_base()):  # type: ignore[misc]
         return getattr(self._exporter, "force_flush", lambda *_: True)(timeout_millis)
 
 
-def _wrap_metric_exporter(exporter: Any, where: str, outage_filter: _OutageFilter) -> Any:
+def _wrap_metric_exporter(exporter: Any, where: str, report: _OutageReport) -> Any:
     from opentelemetry.sdk.metrics.export import MetricExportResult
 
-    report = _OutageReport("metrics", where, outage_filter)
     export = exporter.export
 
     def reporting_export(metrics_data: Any, timeout_millis: float = 10_000, **kwargs: Any) -> Any:
@@ -347,7 +354,7 @@ def _wrap_metric_exporter(exporter: Any, where: str, outage_filter: _OutageFilte
             result = export(metrics_data, timeout_millis=timeout_millis, **kwargs)
         except Exception:
             result = MetricExportResult.FAILURE
-        report.outcome(result is MetricExportResult.SUCCESS)
+        report.outcome("metrics", where, result is MetricExportResult.SUCCESS)
         return result
 
     exporter.export = reporting_export
@@ -458,7 +465,3 @@ def shutdown(timeout_millis: int = 10_000) -> None:
 
 def is_configured() -> bool:
     return _State.configured
-
-
-def _default_limit() -> int:
-    return DEFAULT_VALUE_LIMIT

@@ -341,7 +341,9 @@ def flow_stopped(flow: Flow) -> None:
             ):
                 span.set_attribute(
                     RETURN_VALUE,
-                    otlp_safe(redact(flow.flow_return_value), value_limit(runtime.attribute_value_limit)),
+                    otlp_safe(
+                        redact(flow.flow_return_value), value_limit(runtime.attribute_value_limit)
+                    ),
                 )
             if error is not None:
                 _record_error(span, error, result)
@@ -412,7 +414,9 @@ def task_stopped(task: Task) -> None:
             ):
                 span.set_attribute(
                     RETURN_VALUE,
-                    otlp_safe(redact(task.task_return_value), value_limit(runtime.attribute_value_limit)),
+                    otlp_safe(
+                        redact(task.task_return_value), value_limit(runtime.attribute_value_limit)
+                    ),
                 )
             if error is not None:
                 _record_error(span, error, result)
