@@ -78,7 +78,10 @@ def otlp_safe(value: Any, limit: int) -> str | bool | int | float:
 
 
 def _fallback(value: Any) -> str:
-    return repr(value)
+    try:
+        return repr(value)
+    except Exception:
+        return f"<unrepresentable {type(value).__qualname__}>"
 
 
 def _cut(text: str, limit: int) -> str:

@@ -73,6 +73,18 @@ def configure(
     _apply_options(export_level, record_arguments, record_return_values, attribute_value_limit)
     if not install_providers:
         return
+    explicit = {
+        key: value
+        for key, value in (
+            ("service_name", service_name),
+            ("endpoint", endpoint),
+            ("protocol", protocol),
+            ("headers", headers),
+            ("console", console),
+            ("resource_attributes", resource_attributes),
+        )
+        if value is not None
+    }
     protocol = _protocol(protocol)
     endpoint = endpoint if endpoint is not None else _env("OTEL_EXPORTER_OTLP_ENDPOINT")
     has_endpoint = bool(endpoint) or any(
@@ -90,7 +102,7 @@ def configure(
     }
     with _State.lock:
         if _State.configured:
-            if settings != _State.settings:
+            if any(_State.settings.get(key) != value for key, value in explicit.items()):
                 warnings.warn(
                     "flowtel.configure() was already called with other exporter settings; "
                     "they stay as first configured (OTel providers can be set once per "
@@ -430,7 +442,11 @@ def _install_metrics(resource: Any, exporters: _Exporters, interval_ms: int | No
 
 
 def force_flush(timeout_millis: int = 10_000) -> bool:
-    """Export everything buffered by the providers flowtel installed; True if all succeeded."""
+    """Hand everything buffered to the exporters of the providers flowtel installed.
+
+    True when every provider finished within ``timeout_millis``; whether the endpoint
+    accepted the data is reported through ``logging`` (see configure()).
+    """
     ok = True
     for provider in (_State.tracer_provider, _State.logger_provider, _State.meter_provider):
         if provider is not None:

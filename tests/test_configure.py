@@ -1,0 +1,753 @@
+"""flowtel.configure() end to end, each case in its own Python process.
+
+OTel's global providers can be set once per process, so every case runs a small script with
+``sys.executable``. Wire cases export through the real OTLP exporters to a real OTLP receiver
+in this test process: an ``http.server`` decoding HTTP/protobuf requests and a ``grpcio``
+server implementing the collector's Trace/Logs/Metrics services, both on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+from concurrent import futures
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
+
+import grpc
+import pytest
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+SUBPROCESS_TIMEOUT = 60
+
+# -- a real OTLP receiver ----------------------------------------------------------------
+
+HTTP_SIGNALS = {
+    "/v1/traces": (
+        "traces",
+        trace_service_pb2.ExportTraceServiceRequest,
+        trace_service_pb2.ExportTraceServiceResponse,
+    ),
+    "/v1/logs": (
+        "logs",
+        logs_service_pb2.ExportLogsServiceRequest,
+        logs_service_pb2.ExportLogsServiceResponse,
+    ),
+    "/v1/metrics": (
+        "metrics",
+        metrics_service_pb2.ExportMetricsServiceRequest,
+        metrics_service_pb2.ExportMetricsServiceResponse,
+    ),
+}
+
+
+def any_value(value):
+    """A Python value for an OTLP AnyValue."""
+    kind = value.WhichOneof("value")
+    if kind is None:
+        return None
+    if kind == "array_value":
+        return [any_value(item) for item in value.array_value.values]
+    if kind == "kvlist_value":
+        return key_values(value.kvlist_value.values)
+    return getattr(value, kind)
+
+
+def key_values(pairs):
+    """A dict for a repeated OTLP KeyValue."""
+    return {pair.key: any_value(pair.value) for pair in pairs}
+
+
+class OtlpReceiver:
+    """An OTLP receiver on 127.0.0.1 (HTTP/protobuf or gRPC) that keeps the decoded requests."""
+
+    def __init__(self, protocol, port=0):
+        self.protocol = protocol
+        self.port = port
+        self.requests = {"traces": [], "logs": [], "metrics": []}
+        self._received = threading.Condition()
+        self._server = None
+
+    @property
+    def endpoint(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def record(self, signal, request):
+        with self._received:
+            self.requests[signal].append(request)
+            self._received.notify_all()
+
+    def start(self):
+        if self.protocol == "grpc":
+            self._start_grpc()
+        else:
+            self._start_http()
+        return self
+
+    def _start_http(self):
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                found = HTTP_SIGNALS.get(self.path)
+                if found is None:
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                signal, request_type, response_type = found
+                request = request_type()
+                request.ParseFromString(body)
+                receiver.record(signal, request)
+                payload = response_type().SerializeToString()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args):
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        server.daemon_threads = True
+        self.port = server.server_address[1]
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self._server = server
+
+    def _start_grpc(self):
+        receiver = self
+
+        class Traces(trace_service_pb2_grpc.TraceServiceServicer):
+            def Export(self, request, context):
+                receiver.record("traces", request)
+                return trace_service_pb2.ExportTraceServiceResponse()
+
+        class Logs(logs_service_pb2_grpc.LogsServiceServicer):
+            def Export(self, request, context):
+                receiver.record("logs", request)
+                return logs_service_pb2.ExportLogsServiceResponse()
+
+        class Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
+            def Export(self, request, context):
+                receiver.record("metrics", request)
+                return metrics_service_pb2.ExportMetricsServiceResponse()
+
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Traces(), server)
+        logs_service_pb2_grpc.add_LogsServiceServicer_to_server(Logs(), server)
+        metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(Metrics(), server)
+        port = server.add_insecure_port(f"127.0.0.1:{self.port}")
+        assert 0 != port, f"could not bind a gRPC receiver to 127.0.0.1:{self.port}"
+        self.port = port
+        server.start()
+        self._server = server
+
+    def stop(self):
+        if self._server is None:
+            return
+        if self.protocol == "grpc":
+            self._server.stop(grace=None).wait(5)
+        else:
+            self._server.shutdown()
+            self._server.server_close()
+        self._server = None
+
+    def wait_for(self, predicate, timeout):
+        """Wait until predicate(self) is true; returns its last value."""
+        with self._received:
+            self._received.wait_for(lambda: predicate(self), timeout)
+            return predicate(self)
+
+    # decoded views
+
+    def spans(self):
+        found = []
+        for request in list(self.requests["traces"]):
+            for resource_spans in request.resource_spans:
+                resource = key_values(resource_spans.resource.attributes)
+                for scope_spans in resource_spans.scope_spans:
+                    for span in scope_spans.spans:
+                        found.append(
+                            SimpleNamespace(
+                                name=span.name,
+                                trace_id=span.trace_id.hex(),
+                                span_id=span.span_id.hex(),
+                                parent_span_id=span.parent_span_id.hex(),
+                                attributes=key_values(span.attributes),
+                                events=[(e.name, key_values(e.attributes)) for e in span.events],
+                                status_code=span.status.code,
+                                status_message=span.status.message,
+                                resource=resource,
+                                scope=scope_spans.scope.name,
+                            )
+                        )
+        return found
+
+    def log_records(self):
+        found = []
+        for request in list(self.requests["logs"]):
+            for resource_logs in request.resource_logs:
+                resource = key_values(resource_logs.resource.attributes)
+                for scope_logs in resource_logs.scope_logs:
+                    for record in scope_logs.log_records:
+                        found.append(
+                            SimpleNamespace(
+                                body=any_value(record.body),
+                                severity_number=record.severity_number,
+                                severity_text=record.severity_text,
+                                trace_id=record.trace_id.hex(),
+                                span_id=record.span_id.hex(),
+                                attributes=key_values(record.attributes),
+                                resource=resource,
+                            )
+                        )
+        return found
+
+    def metrics(self):
+        found = []
+        for request in list(self.requests["metrics"]):
+            for resource_metrics in request.resource_metrics:
+                resource = key_values(resource_metrics.resource.attributes)
+                for scope_metrics in resource_metrics.scope_metrics:
+                    for metric in scope_metrics.metrics:
+                        kind = metric.WhichOneof("data")
+                        points = []
+                        for point in getattr(metric, kind).data_points:
+                            if kind == "histogram":
+                                value = (point.count, point.sum)
+                            else:
+                                value = getattr(point, point.WhichOneof("value"))
+                            points.append((key_values(point.attributes), value))
+                        found.append(
+                            SimpleNamespace(
+                                name=metric.name,
+                                unit=metric.unit,
+                                kind=kind,
+                                points=points,
+                                resource=resource,
+                            )
+                        )
+        return found
+
+
+@pytest.fixture
+def http_receiver():
+    receiver = OtlpReceiver("http/protobuf").start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def grpc_receiver():
+    receiver = OtlpReceiver("grpc").start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture(params=["http/protobuf", "grpc"])
+def receiver(request):
+    started = OtlpReceiver(request.param).start()
+    yield started
+    started.stop()
+
+
+def closed_port():
+    """A loopback port with nothing listening on it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# -- running scripts ---------------------------------------------------------------------
+
+
+def run_python(tmp_path, source, *args, env=None, timeout=SUBPROCESS_TIMEOUT):
+    """Run ``source`` as a script in a fresh interpreter with a clean OTEL_* environment."""
+    script = tmp_path / f"script_{len(list(tmp_path.glob('script_*.py')))}.py"
+    script.write_text(textwrap.dedent(source), encoding="utf-8")
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith(("OTEL_", "FLOWTEL_"))
+    }
+    environment.update({"PYTHONIOENCODING": "utf-8", "FLOWTEL_RAISE_INTERNAL_ERRORS": "1"})
+    environment.update(env or {})
+    completed = subprocess.run(
+        [sys.executable, str(script), *map(str, args)],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=environment,
+        timeout=timeout,
+        cwd=tmp_path,
+    )
+    assert 0 == completed.returncode, completed.stderr
+    return completed
+
+
+def last_json(stdout):
+    """The last line of ``stdout`` that is a JSON object."""
+    lines = [line for line in stdout.splitlines() if line.startswith("{")]
+    return json.loads(lines[-1])
+
+
+FLOW_SCRIPT = """
+import json
+import os
+import sys
+import warnings
+
+import flowtel
+from flowtel import flow, task
+
+
+@task()
+def step(number, this_task):
+    this_task.log_info(f"step {number}")
+    return number
+
+
+@flow(flow_name="wire_flow")
+def wire_flow(this_flow):
+    this_flow.log_warning("wire flow starting")
+    step(1)
+    step(2)
+    this_flow.add_flow_artifact(key="report", data={"rows": 2}, description="Rows", artifact_type="json")
+    return 3
+
+
+def run():
+    run = wire_flow().execute()
+    print(json.dumps({"flow_id": run.flow_id, "task_ids": [t.task_id for t in run.executed_tasks]}))
+    sys.stdout.flush()
+"""
+
+DURATION = re.compile(r"\d+(\.\d+)? (µs|ms|s)\b")
+RUN_ID = re.compile(r"\[run [0-9a-f]{16}\]")
+
+
+def normalized(text):
+    return RUN_ID.sub("[run <id>]", DURATION.sub("<d>", text))
+
+
+def check_wire_flow(receiver, ids, service_name):
+    """The receiver holds the wire_flow run: spans, log records and metrics, all correlated."""
+    spans = receiver.spans()
+    assert ["step", "step", "wire_flow"] == sorted(span.name for span in spans)
+    (root,) = [span for span in spans if span.name == "wire_flow"]
+    steps = sorted(
+        (span for span in spans if span.name == "step"),
+        key=lambda span: ids["task_ids"].index(span.attributes["cicd.pipeline.task.run.id"]),
+    )
+    assert {service_name} == {span.resource["service.name"] for span in spans}
+    assert {"flowtel"} == {span.scope for span in spans}
+    assert {root.trace_id} == {span.trace_id for span in spans}
+    assert [root.span_id, root.span_id] == [span.parent_span_id for span in steps]
+    assert (ids["flow_id"], "success", "json", {"rows": 2}) == (
+        root.attributes["cicd.pipeline.run.id"],
+        root.attributes["cicd.pipeline.result"],
+        root.attributes["flowtel.artifact.report.type"],
+        json.loads(root.attributes["flowtel.artifact.report.data"]),
+    )
+
+    records = {record.body: record for record in receiver.log_records()}
+    assert {"wire flow starting", "step 1", "step 2"} == set(records)
+    assert (13, "WARN", root.trace_id, root.span_id) == (
+        records["wire flow starting"].severity_number,
+        records["wire flow starting"].severity_text,
+        records["wire flow starting"].trace_id,
+        records["wire flow starting"].span_id,
+    )
+    for number, span in zip((1, 2), steps, strict=True):
+        record = records[f"step {number}"]
+        assert (9, span.trace_id, span.span_id, span.attributes["cicd.pipeline.task.run.id"]) == (
+            record.severity_number,
+            record.trace_id,
+            record.span_id,
+            record.attributes["cicd.pipeline.task.run.id"],
+        )
+    assert {service_name} == {record.resource["service.name"] for record in records.values()}
+
+    metrics = {metric.name: metric for metric in receiver.metrics()}
+    assert {
+        "flowtel.flow.runs",
+        "flowtel.task.runs",
+        "cicd.pipeline.run.duration",
+        "flowtel.task.duration",
+        "cicd.pipeline.run.active",
+    } <= set(metrics)
+    assert [({"cicd.pipeline.name": "wire_flow", "cicd.pipeline.result": "success"}, 1)] == (
+        metrics["flowtel.flow.runs"].points
+    )
+    (task_runs,) = metrics["flowtel.task.runs"].points
+    assert (
+        {
+            "cicd.pipeline.name": "wire_flow",
+            "cicd.pipeline.task.name": "step",
+            "cicd.pipeline.task.run.result": "success",
+        },
+        2,
+    ) == task_runs
+    assert ("histogram", "s") == (
+        metrics["cicd.pipeline.run.duration"].kind,
+        metrics["cicd.pipeline.run.duration"].unit,
+    )
+    assert [({"cicd.pipeline.name": "wire_flow"}, 0)] == metrics["cicd.pipeline.run.active"].points
+    assert {service_name} == {metric.resource["service.name"] for metric in metrics.values()}
+
+
+# -- wire tests --------------------------------------------------------------------------
+
+
+def test_flow_run_reaches_a_real_otlp_receiver(tmp_path, receiver):
+    """Over gRPC and HTTP/protobuf, spans, log records and metrics of a run arrive, correlated."""
+    script = (
+        FLOW_SCRIPT
+        + """
+flowtel.configure(service_name="wire-test", endpoint=sys.argv[1], protocol=sys.argv[2])
+run()
+flowtel.shutdown()
+"""
+    )
+    completed = run_python(tmp_path, script, receiver.endpoint, receiver.protocol)
+    check_wire_flow(receiver, last_json(completed.stdout), "wire-test")
+    assert "" == completed.stderr
+
+
+def test_endpoint_protocol_service_and_resource_from_otel_env(tmp_path, http_receiver):
+    """configure() with no arguments honours OTEL_EXPORTER_OTLP_*, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES."""
+    script = (
+        FLOW_SCRIPT
+        + """
+flowtel.configure()
+run()
+flowtel.shutdown()
+"""
+    )
+    env = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": http_receiver.endpoint,
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+        "OTEL_SERVICE_NAME": "env-service",
+        "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment.name=ci,team=data",
+    }
+    completed = run_python(tmp_path, script, env=env)
+    check_wire_flow(http_receiver, last_json(completed.stdout), "env-service")
+    resources = [span.resource for span in http_receiver.spans()]
+    assert [("ci", "data")] * 3 == [
+        (resource["deployment.environment.name"], resource["team"]) for resource in resources
+    ]
+
+
+def test_explicit_arguments_win_over_env(tmp_path, http_receiver):
+    """service_name, endpoint, protocol and resource_attributes arguments override the OTEL_* env."""
+    script = (
+        FLOW_SCRIPT
+        + """
+flowtel.configure(
+    service_name="arg-service",
+    endpoint=sys.argv[1],
+    protocol="http/protobuf",
+    resource_attributes={"team": "platform"},
+)
+run()
+flowtel.shutdown()
+"""
+    )
+    env = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{closed_port()}",
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+        "OTEL_SERVICE_NAME": "env-service",
+        "OTEL_RESOURCE_ATTRIBUTES": "team=data,region=eu",
+    }
+    completed = run_python(tmp_path, script, http_receiver.endpoint, env=env)
+    check_wire_flow(http_receiver, last_json(completed.stdout), "arg-service")
+    (resource,) = {json.dumps(span.resource, sort_keys=True) for span in http_receiver.spans()}
+    assert ("arg-service", "platform", "eu") == (
+        json.loads(resource)["service.name"],
+        json.loads(resource)["team"],
+        json.loads(resource)["region"],
+    )
+
+
+def test_bad_protocol_is_a_value_error_naming_it(tmp_path):
+    """An unsupported protocol, as argument or in OTEL_EXPORTER_OTLP_PROTOCOL, is a ValueError naming it."""
+    script = """
+import json, os
+from opentelemetry import trace
+import flowtel
+
+messages = {}
+try:
+    flowtel.configure(endpoint="http://127.0.0.1:4317", protocol="thrift")
+except ValueError as error:
+    messages["argument"] = str(error)
+os.environ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/json"
+try:
+    flowtel.configure(endpoint="http://127.0.0.1:4317")
+except ValueError as error:
+    messages["env"] = str(error)
+messages["provider"] = type(trace.get_tracer_provider()).__name__
+print(json.dumps(messages))
+"""
+    result = last_json(run_python(tmp_path, script).stdout)
+    assert (True, True) == ("'thrift'" in result["argument"], "protocol" in result["argument"])
+    assert (True, True) == (
+        "'http/json'" in result["env"],
+        "OTEL_EXPORTER_OTLP_PROTOCOL" in result["env"],
+    )
+    assert "ProxyTracerProvider" == result["provider"]
+
+
+def test_second_configure_is_idempotent_and_warns_only_when_settings_differ(tmp_path):
+    """Repeating configure() changes nothing and is silent; different settings warn once and are ignored."""
+    script = """
+import json, warnings
+from opentelemetry import trace
+import flowtel
+
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    flowtel.configure(service_name="svc", console=False)
+    first = trace.get_tracer_provider()
+    flowtel.configure(service_name="svc", console=False)
+    repeated = [str(w.message) for w in caught]
+    flowtel.configure(service_name="other", console=False)
+    changed = [(w.category.__name__, str(w.message)) for w in caught[len(repeated):]]
+provider = trace.get_tracer_provider()
+print(json.dumps({
+    "repeated": repeated,
+    "changed": changed,
+    "kept": provider is first,
+    "service": provider.resource.attributes["service.name"],
+}))
+flowtel.shutdown()
+"""
+    result = last_json(run_python(tmp_path, script).stdout)
+    assert ([], True, "svc") == (result["repeated"], result["kept"], result["service"])
+    assert ["RuntimeWarning"] == [category for category, _ in result["changed"]]
+
+
+def test_app_providers_are_kept_and_used(tmp_path, http_receiver):
+    """With providers already installed by the app, configure() warns and flowtel emits through them."""
+    script = (
+        FLOW_SCRIPT
+        + """
+from opentelemetry import _logs, metrics, trace
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+resource = Resource.create({"service.name": "the-app"})
+spans, logs, reader = InMemorySpanExporter(), InMemoryLogRecordExporter(), InMemoryMetricReader()
+tracer_provider = TracerProvider(resource=resource)
+tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+logger_provider = LoggerProvider(resource=resource)
+logger_provider.add_log_record_processor(SimpleLogRecordProcessor(logs))
+meter_provider = MeterProvider(resource=resource, metric_readers=[reader])
+trace.set_tracer_provider(tracer_provider)
+_logs.set_logger_provider(logger_provider)
+metrics.set_meter_provider(meter_provider)
+
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    flowtel.configure(service_name="flowtel-svc", endpoint=sys.argv[1], protocol="http/protobuf")
+run()
+flowtel.shutdown()
+names = set()
+for rm in reader.get_metrics_data().resource_metrics:
+    for sm in rm.scope_metrics:
+        names.update(metric.name for metric in sm.metrics)
+print(json.dumps({
+    "warnings": [(w.category.__name__, str(w.message)) for w in caught],
+    "spans": sorted(span.name for span in spans.get_finished_spans()),
+    "logs": [record.log_record.body for record in logs.get_finished_logs()],
+    "metrics": sorted(names),
+    "kept": [
+        trace.get_tracer_provider() is tracer_provider,
+        _logs.get_logger_provider() is logger_provider,
+        metrics.get_meter_provider() is meter_provider,
+    ],
+}))
+"""
+    )
+    result = last_json(run_python(tmp_path, script, http_receiver.endpoint).stdout)
+    warned = [message for category, message in result["warnings"] if category == "RuntimeWarning"]
+    assert {"tracer": True, "logger": True, "meter": True} == {
+        kind: any(f"{kind} provider is already installed" in m for m in warned)
+        for kind in ("tracer", "logger", "meter")
+    }
+    assert [True, True, True] == result["kept"]
+    assert ["step", "step", "wire_flow"] == result["spans"]
+    assert ["wire flow starting", "step 1", "step 2"] == result["logs"]
+    assert True is ("flowtel.flow.runs" in result["metrics"])
+    assert ([], [], []) == (
+        http_receiver.spans(),
+        http_receiver.log_records(),
+        http_receiver.metrics(),
+    )
+
+
+EXPECTED_CONSOLE_TREE = """\
+✔ wire_flow  <d>  [run <id>]
+│ • WARN wire flow starting
+│ ◆ artifact report (json): Rows
+├── ✔ step  <d>
+│     • INFO step 1
+└── ✔ step  <d>
+      • INFO step 2
+"""
+
+
+def test_console_tree_is_the_default_without_an_endpoint(tmp_path):
+    """With no endpoint configured, each finished root run is printed as a tree on stdout."""
+    script = (
+        FLOW_SCRIPT
+        + """
+flowtel.configure(service_name="console-test")
+run()
+flowtel.shutdown()
+"""
+    )
+    completed = run_python(tmp_path, script)
+    tree = "".join(
+        line + "\n" for line in completed.stdout.splitlines() if not line.startswith("{")
+    )
+    assert EXPECTED_CONSOLE_TREE == normalized(tree)
+
+
+def test_flowtel_demo_prints_trees_without_an_endpoint(tmp_path):
+    """`flowtel demo` with no endpoint prints each demo run as a tree, then a summary."""
+    completed = run_demo(tmp_path)
+    lines = completed.stdout.splitlines()
+    roots = [line for line in lines if line[:1] in ("✔", "✘")]
+    assert ["✔ process_orders", "✘ nightly_sync"] == [" ".join(r.split()[:2]) for r in roots]
+    expected_lines = [
+        "├── ✔ fetch_orders",
+        "│     • INFO fetched 5 orders",
+        "├── ✘ notify_warehouse",
+        "├── ✔ write_report",
+        "└── ✔ publish_report",
+        "│ ◆ artifact report (json): Order totals",
+        "│ = result orders: 5 orders priced",
+        "└── ✘ load_config",
+    ]
+    for expected in expected_lines:
+        assert True is any(line.startswith(expected) for line in lines), expected
+    assert 5 == sum(line.startswith("├── ✔ price_order") for line in lines)
+    assert "process_orders: completed (total=150.00), 8 tasks, 1 tolerated failure" in lines
+
+
+def run_demo(tmp_path, env=None):
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith(("OTEL_", "FLOWTEL_"))
+    }
+    environment.update({"PYTHONIOENCODING": "utf-8"})
+    environment.update(env or {})
+    completed = subprocess.run(
+        [sys.executable, "-m", "flowtel", "demo"],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=environment,
+        timeout=SUBPROCESS_TIMEOUT,
+        cwd=tmp_path,
+    )
+    assert 0 == completed.returncode, completed.stderr
+    return completed
+
+
+def test_flowtel_demo_sends_to_otel_exporter_otlp_endpoint(tmp_path, grpc_receiver):
+    """With OTEL_EXPORTER_OTLP_ENDPOINT set, `flowtel demo` sends its runs there (default gRPC)."""
+    completed = run_demo(tmp_path, {"OTEL_EXPORTER_OTLP_ENDPOINT": grpc_receiver.endpoint})
+    spans = grpc_receiver.spans()
+    by_name = {}
+    for span in spans:
+        by_name.setdefault(span.name, []).append(span)
+    (orders,) = by_name["process_orders"]
+    (nested,) = by_name["publish_report"]
+    (sync,) = by_name["nightly_sync"]
+    assert (5, orders.span_id, orders.trace_id) == (
+        len(by_name["price_order"]),
+        nested.parent_span_id,
+        nested.trace_id,
+    )
+    assert ("failure", 2) == (sync.attributes["cicd.pipeline.result"], sync.status_code)
+    assert {"flowtel-demo"} == {span.resource["service.name"] for span in spans}
+    assert True is any(r.body == "fetched 5 orders" for r in grpc_receiver.log_records())
+    assert True is ("flowtel.flow.runs" in {m.name for m in grpc_receiver.metrics()})
+    assert f"telemetry sent to {grpc_receiver.endpoint} as service 'flowtel-demo'" in (
+        completed.stdout.splitlines()
+    )
+    assert [] == [line for line in completed.stdout.splitlines() if line[:1] in ("✔", "✘")]
+
+
+SLOW_EXPORT_ENV = {
+    # Nothing would be exported on its own before the process ends.
+    "OTEL_BSP_SCHEDULE_DELAY": "600000",
+    "OTEL_BLRP_SCHEDULE_DELAY": "600000",
+    "OTEL_METRIC_EXPORT_INTERVAL": "600000",
+}
+
+
+def test_shutdown_flushes_spans_logs_and_metrics(tmp_path, http_receiver):
+    """flowtel.shutdown() exports everything buffered (the script then exits without atexit)."""
+    script = (
+        FLOW_SCRIPT
+        + """
+flowtel.configure(service_name="shutdown-test", endpoint=sys.argv[1], protocol="http/protobuf")
+run()
+flowtel.shutdown()
+os._exit(0)  # skip atexit: only shutdown() can have exported
+"""
+    )
+    completed = run_python(tmp_path, script, http_receiver.endpoint, env=SLOW_EXPORT_ENV)
+    check_wire_flow(http_receiver, last_json(completed.stdout), "shutdown-test")
+
+
+def test_buffered_telemetry_is_lost_without_shutdown_or_exit(tmp_path, http_receiver):
+    """Control case: with long export delays and a hard exit, nothing is exported."""
+    script = (
+        FLOW_SCRIPT
+        + """
+flowtel.configure(service_name="control", endpoint=sys.argv[1], protocol="http/protobuf")
+run()
+os._exit(0)
+"""
+    )
+    run_python(tmp_path, script, http_receiver.endpoint, env=SLOW_EXPORT_ENV)
+    assert ([], [], []) == (
+        http_receiver.spans(),
+        http_receiver.log_records(),
+        http_receiver.metrics(),
+    )
+
+
+def test_short_script_loses_nothing_at_exit(tmp_path, grpc_receiver):
+    """A script that never calls shutdown() still exports its spans, logs and metrics at exit."""
+    script = (
+        FLOW_SCRIPT
+        + """
+flowtel.configure(service_name="atexit-test", endpoint=sys.argv[1], protocol="grpc")
+run()
+"""
+    )
+    completed = run_python(tmp_path, script, grpc_receiver.endpoint, env=SLOW_EXPORT_ENV)
+    check_wire_flow(grpc_receiver, last_json(completed.stdout), "atexit-test")
