@@ -2,6 +2,7 @@
 
 from flowtel import flow, task
 
+
 # fmt: off
 # Simple example: A flow with a single task
 @flow()

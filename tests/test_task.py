@@ -1,0 +1,472 @@
+"""Task: calls inside and outside flows, injection, methods, errors and per-call records."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from flowtel import Flow_Run__Event_Type, Task, flow, flow_events, task
+
+T = Flow_Run__Event_Type
+
+
+@pytest.fixture
+def events():
+    """Every public event raised during the test."""
+    recorded: list = []
+    flow_events.event_listeners.append(recorded.append)
+    return recorded
+
+
+def task_events(events, task_run_id):
+    return [e.event_type for e in events if e.event_data.task_run_id == task_run_id]
+
+
+# -- calls -----------------------------------------------------------------------------------------
+
+
+def test_task_outside_any_flow_runs_and_returns_its_value():
+    """A task called with no flow around still runs, returns its value, and sees this_flow None."""
+
+    @task
+    def lonely(x, this_flow=None, this_task=None):
+        return x, this_flow, this_task.task_name
+
+    assert (5, None, "lonely") == lonely(5)
+
+
+def test_async_task_outside_any_flow_runs():
+    """An async task awaited outside any flow returns its value with this_flow None."""
+
+    @task
+    async def lonely(this_flow="sentinel"):
+        await asyncio.sleep(0)
+        return this_flow
+
+    assert asyncio.run(lonely()) is None
+
+
+def test_task_outside_a_flow_can_log_without_error():
+    """log_* on a task outside any flow does not raise."""
+
+    @task
+    def logs(this_task=None):
+        this_task.log_info("nowhere to go")
+        this_task.log_error("still fine")
+        return "ok"
+
+    assert "ok" == logs()
+
+
+def test_task_inside_a_flow_is_recorded_on_it():
+    """A task called inside a flow belongs to it: this_flow is the Flow, the call is in executed_tasks."""
+
+    @task
+    def member(this_flow=None, this_task=None):
+        return this_flow, this_task
+
+    @flow
+    def owner():
+        return member()
+
+    run = owner().execute()
+    this_flow, this_task = run.flow_return_value
+    assert this_flow is run
+    assert [this_task] == run.executed_tasks
+    assert this_task.task_flow is run
+
+
+# -- injection -------------------------------------------------------------------------------------
+
+
+def test_task_gets_this_task_this_flow_task_data_and_flow_data():
+    """All four injectables arrive: its Task, its Flow, a task dict and the flow's dict."""
+
+    @task
+    def injected(this_task=None, this_flow=None, task_data=None, flow_data=None):
+        task_data["mine"] = 1
+        flow_data["shared"] = 2
+        return this_task, this_flow, task_data, flow_data
+
+    @flow
+    def owner():
+        return injected()
+
+    run = owner().execute()
+    this_task, this_flow, task_data, flow_data = run.flow_return_value
+    assert isinstance(this_task, Task)
+    assert this_flow is run
+    assert task_data is this_task.data
+    assert {"mine": 1} == task_data
+    assert flow_data is run.data
+    assert {"shared": 2} == run.data
+
+
+def test_task_data_is_fresh_per_call_and_flow_data_is_shared():
+    """Two calls get two empty task_data dicts but the same flow_data dict."""
+    seen = []
+
+    @task
+    def call(n, task_data=None, flow_data=None):
+        seen.append((dict(task_data), task_data, flow_data))
+        task_data["n"] = n
+        flow_data.setdefault("ns", []).append(n)
+
+    @flow
+    def owner():
+        call(1)
+        call(2)
+
+    run = owner().execute()
+    (first_before, first, shared1), (second_before, second, shared2) = seen
+    assert ({}, {}) == (first_before, second_before)
+    assert first is not second
+    assert shared1 is shared2 is run.data
+    assert {"ns": [1, 2]} == run.data
+
+
+def test_explicit_keyword_arguments_beat_injection():
+    """Injectables passed by keyword are used as given."""
+
+    @task
+    def injected(this_task=None, this_flow=None, task_data=None, flow_data=None):
+        return this_task, this_flow, task_data, flow_data
+
+    @flow
+    def owner():
+        return injected(this_task="t", this_flow="f", task_data={"td": 1}, flow_data={"fd": 2})
+
+    assert ("t", "f", {"td": 1}, {"fd": 2}) == owner().execute().flow_return_value
+
+
+def test_explicit_positional_arguments_beat_injection():
+    """Injectables passed by position are used as given; only the rest are injected."""
+
+    @task
+    def injected(x, this_flow=None, flow_data=None):
+        return x, this_flow, flow_data
+
+    @flow
+    def owner(this_flow=None):
+        return injected(1, "positional-flow"), this_flow
+
+    result, run = owner().execute().flow_return_value
+    assert (1, "positional-flow", run.data) == result
+
+
+def test_keyword_only_injection_for_tasks():
+    """Keyword-only injectable parameters are injected too."""
+
+    @task
+    def kw_only(*, this_task, flow_data):
+        return this_task.task_name, flow_data
+
+    @flow
+    def owner(flow_data=None):
+        return kw_only(), flow_data
+
+    (name, flow_data), owner_data = owner().execute().flow_return_value
+    assert ("kw_only", owner_data) == (name, flow_data)
+
+
+def test_parameters_not_named_for_injection_are_left_alone():
+    """Only the four names are injected; other defaults stay as declared."""
+
+    @task
+    def other(flow=None, data=None, task=None):
+        return flow, data, task
+
+    @flow
+    def owner():
+        return other()
+
+    assert (None, None, None) == owner().execute().flow_return_value
+
+
+# -- methods ---------------------------------------------------------------------------------------
+
+
+def test_task_as_a_method_binds_self_and_injects():
+    """A @task method gets self and still has its injectables."""
+
+    class Worker:
+        def __init__(self, factor):
+            self.factor = factor
+
+        @task
+        def work(self, x, this_task=None, flow_data=None):
+            flow_data["by"] = this_task.task_name
+            return self.factor * x
+
+    @flow
+    def owner():
+        return Worker(3).work(2)
+
+    run = owner().execute()
+    assert 6 == run.flow_return_value
+    assert {"by": "work"} == run.data
+
+
+def test_async_task_as_a_method():
+    """An async @task method gets self and is awaited in an async flow."""
+
+    class Worker:
+        name = "w"
+
+        @task
+        async def work(self, this_flow=None):
+            await asyncio.sleep(0)
+            return self.name, this_flow
+
+    @flow
+    async def owner():
+        return await Worker().work()
+
+    run = owner().execute()
+    assert ("w", run) == run.flow_return_value
+
+
+def test_task_as_staticmethod_and_classmethod():
+    """@task under @staticmethod / @classmethod works as usual."""
+
+    class Tools:
+        base = 10
+
+        @staticmethod
+        @task
+        def static(x):
+            return x + 1
+
+        @classmethod
+        @task
+        def klass(cls, x):
+            return cls.base + x
+
+    @flow
+    def owner():
+        return Tools.static(1), Tools.klass(1), Tools().klass(2)
+
+    run = owner().execute()
+    assert (2, 11, 12) == run.flow_return_value
+    assert ["static", "klass", "klass"] == [t.task_name for t in run.executed_tasks]
+
+
+# -- errors ----------------------------------------------------------------------------------------
+
+
+def test_failing_task_raises_the_original_exception_object(events):
+    """With raise_on_error=True the call raises the very exception the function raised."""
+    error = ZeroDivisionError("original")
+    caught = []
+
+    @task
+    def fails():
+        raise error
+
+    @flow
+    def owner():
+        try:
+            fails()
+        except ZeroDivisionError as raised:
+            caught.append(raised)
+        return "handled"
+
+    run = owner().execute()
+    assert [error] == caught
+    [call] = run.executed_tasks
+    assert ("failed", error) == (call.status, call.task_error)
+    assert ("completed", None) == (run.flow_status, run.flow_error)
+    stop = next(e for e in events if e.event_type is T.TASK_STOP)
+    assert {"status": "failed", "error": "ZeroDivisionError: original"}.items() <= (
+        stop.event_data.data.items()
+    )
+
+
+def test_raise_on_error_false_returns_none_and_the_flow_goes_on():
+    """With raise_on_error=False the call returns None, is marked failed, later tasks still run."""
+
+    @task(raise_on_error=False)
+    def tolerated():
+        raise RuntimeError("ignored")
+
+    @task
+    def after():
+        return "after ran"
+
+    @flow
+    def owner():
+        return tolerated(), after()
+
+    run = owner().execute()
+    assert (None, "after ran") == run.flow_return_value
+    assert ["failed", "completed"] == [t.status for t in run.executed_tasks]
+    assert "ignored" == str(run.executed_tasks[0].task_error)
+    assert ("completed", None) == (run.flow_status, run.flow_error)
+
+
+def test_async_raise_on_error_false_returns_none():
+    """An async task with raise_on_error=False resolves to None on failure."""
+
+    @task(raise_on_error=False)
+    async def tolerated():
+        await asyncio.sleep(0)
+        raise RuntimeError("ignored")
+
+    @flow
+    async def owner():
+        return await tolerated()
+
+    run = owner().execute()
+    assert (None, "completed") == (run.flow_return_value, run.flow_status)
+    assert "failed" == run.executed_tasks[0].status
+
+
+def test_argument_binding_error_is_a_task_error_with_paired_events(events):
+    """Calling a task with wrong arguments raises TypeError as a failed task; START/STOP paired."""
+
+    @task
+    def one_arg(x):
+        return x
+
+    @flow
+    def owner():
+        one_arg(1, 2, 3)
+
+    run = owner()
+    with pytest.raises(TypeError):
+        run.execute()
+    [call] = run.executed_tasks
+    assert "failed" == call.status
+    assert isinstance(call.task_error, TypeError)
+    kinds = task_events(events, call.task_id)
+    assert (T.TASK_START, T.TASK_STOP) == (kinds[0], kinds[-1])
+    assert 1 == kinds.count(T.TASK_START) == kinds.count(T.TASK_STOP)
+
+
+def test_argument_binding_error_with_raise_on_error_false_returns_none(events):
+    """A binding error in a tolerant task returns None, marks it failed, and keeps events paired."""
+
+    @task(raise_on_error=False)
+    def one_arg(x):
+        return x
+
+    @flow
+    def owner():
+        return one_arg(), "went on"
+
+    run = owner().execute()
+    assert (None, "went on") == run.flow_return_value
+    [call] = run.executed_tasks
+    assert "failed" == call.status
+    kinds = task_events(events, call.task_id)
+    assert (T.TASK_START, T.TASK_STOP) == (kinds[0], kinds[-1])
+
+
+def test_async_task_binding_error_is_a_task_error(events):
+    """An async task called with wrong arguments fails as a task, events paired."""
+
+    @task
+    async def one_arg(x):
+        return x
+
+    @flow
+    async def owner():
+        await one_arg(1, 2)
+
+    run = owner()
+    with pytest.raises(TypeError):
+        run.execute()
+    [call] = run.executed_tasks
+    assert "failed" == call.status
+    kinds = task_events(events, call.task_id)
+    assert (T.TASK_START, T.TASK_STOP) == (kinds[0], kinds[-1])
+
+
+def test_task_error_outside_a_flow_still_propagates():
+    """A failing task outside any flow raises its original exception."""
+    error = IndexError("out of flow")
+
+    @task
+    def fails():
+        raise error
+
+    with pytest.raises(IndexError) as raised:
+        fails()
+    assert error is raised.value
+
+
+# -- per-call records ------------------------------------------------------------------------------
+
+
+def test_each_call_has_its_own_task_object_and_id():
+    """Repeated calls of one task give distinct Task objects with distinct task_ids."""
+
+    @task
+    def repeated(n):
+        return n
+
+    @flow
+    def owner():
+        return [repeated(n) for n in range(5)]
+
+    run = owner().execute()
+    assert [0, 1, 2, 3, 4] == [t.task_return_value for t in run.executed_tasks]
+    assert 5 == len({t.task_id for t in run.executed_tasks})
+
+
+def test_task_records_its_return_value_status_and_duration():
+    """A completed call keeps its return value, status 'completed' and a positive duration."""
+
+    @task
+    async def value():
+        await asyncio.sleep(0.02)
+        return "v"
+
+    @flow
+    async def owner():
+        return await value()
+
+    [call] = owner().execute().executed_tasks
+    assert ("value", "v", "completed", None) == (
+        call.task_name,
+        call.task_return_value,
+        call.status,
+        call.task_error,
+    )
+    assert call.duration >= 0.02
+
+
+def test_nested_task_calls_are_all_recorded_in_call_order():
+    """A task calling another task: both are calls of the flow, outer first."""
+
+    @task
+    def inner():
+        return "inner"
+
+    @task
+    def outer():
+        return inner() + "+outer"
+
+    @flow
+    def owner():
+        return outer()
+
+    run = owner().execute()
+    assert "inner+outer" == run.flow_return_value
+    assert ["outer", "inner"] == [t.task_name for t in run.executed_tasks]
+
+
+def test_task_by_hand_with_setup_and_execute():
+    """Task(task_name=...).setup(fn, *args).execute() runs fn as a task of the current flow."""
+
+    def double(x, this_flow=None):
+        return x * 2, this_flow
+
+    @flow
+    def owner():
+        return Task(task_name="by-hand").setup(double, 4).execute()
+
+    run = owner().execute()
+    assert (8, run) == run.flow_return_value
+    assert ["by-hand"] == [t.task_name for t in run.executed_tasks]
