@@ -11,30 +11,17 @@ import sys
 import threading
 
 import pytest
+from helpers import message_text, messages, run_in_threads
 
 from flowtel import Flow, Flow_Run__Config, Flow_Run__Event_Type, flow, flow_events, task
 
 T = Flow_Run__Event_Type
 
 
-@pytest.fixture
-def events():
-    """Every public event raised during the test."""
-    recorded: list = []
-    flow_events.event_listeners.append(recorded.append)
-    return recorded
-
-
 def printed_messages(events):
     return [
-        (
-            e.event_data.flow_run_id,
-            e.event_data.task_name,
-            e.event_data.log_level,
-            e.event_data.data["message_data"]["message_text"],
-        )
-        for e in events
-        if e.event_type is T.FLOW_MESSAGE
+        (e.event_data.flow_run_id, e.event_data.task_name, e.event_data.log_level, message_text(e))
+        for e in messages(events)
     ]
 
 
@@ -189,7 +176,7 @@ def test_print_in_a_listener_is_not_fed_back_into_the_run(capsys):
     def printing_listener(event):
         if event.event_type is T.FLOW_MESSAGE:
             calls.append(event)
-            print(f"LISTENER: {event.event_data.data['message_data']['message_text']}")
+            print(f"LISTENER: {message_text(event)}")
 
     flow_events.event_listeners.append(printing_listener)
 
@@ -299,16 +286,7 @@ def test_prints_in_threads_are_attributed_to_their_own_flow():
             print(f"{name}:flow:{i}")
         print_lines(name)
 
-    runs = {}
-
-    def work(name):
-        runs[name] = printer(name).execute()
-
-    threads = [threading.Thread(target=work, args=(f"t{n}",)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    runs = run_in_threads(printer, [f"t{n}" for n in range(8)])
     for name, run in runs.items():
         printed = [m for m in run.log_messages() if ":flow:" in m or ":task:" in m]
         expected = [f"{name}:flow:{i}" for i in range(50)] + [f"{name}:task:{i}" for i in range(50)]

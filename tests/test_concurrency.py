@@ -9,8 +9,9 @@ import time
 from collections import defaultdict
 
 import pytest
+from helpers import message_text, messages, types_of
 
-from flowtel import Flow_Run__Event_Type, flow, flow_events, task
+from flowtel import Flow_Run__Event_Type, flow, task
 
 T = Flow_Run__Event_Type
 
@@ -77,10 +78,8 @@ def is_user_text(text):
 
 
 @pytest.mark.timeout(120)
-def test_200_async_flows_and_8_threads_keep_everything_attributed():
+def test_200_async_flows_and_8_threads_keep_everything_attributed(events):
     """Every event, message, print, artifact and task of each run belongs to that run only."""
-    events = []
-    flow_events.event_listeners.append(events.append)
     original_stdout = sys.stdout
     async_done = threading.Event()
     thread_runs = defaultdict(list)
@@ -152,7 +151,7 @@ def test_200_async_flows_and_8_threads_keep_everything_attributed():
         event_task_ids = {e.event_data.task_run_id for e in run_events} - {""}
         assert task_ids == event_task_ids
         for task_id in task_ids:
-            own = [e.event_type for e in run_events if e.event_data.task_run_id == task_id]
+            own = types_of(run_events, task_run_id=task_id)
             assert (T.TASK_START, T.TASK_STOP) == (own[0], own[-1])
         for value in (t.task_return_value for t in run.executed_tasks):
             assert value is None or marker == marker_of(value)
@@ -162,11 +161,7 @@ def test_200_async_flows_and_8_threads_keep_everything_attributed():
         assert {marker} == {marker_of(m) for m in user_messages}
         expected_count = (1 + 5 * 2 + 3 * 2 + 1) if is_async else (1 + 5 * 2 + 1)
         assert expected_count == len(user_messages), marker
-        event_texts = [
-            e.event_data.data["message_data"]["message_text"]
-            for e in run_events
-            if e.event_type is T.FLOW_MESSAGE
-        ]
+        event_texts = [message_text(e) for e in messages(run_events)]
         assert sorted(user_messages) == sorted(t for t in event_texts if is_user_text(t))
         for entry in run.log_entries():
             if is_user_text(entry.text) and "|sync|" in entry.text:

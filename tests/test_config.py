@@ -5,8 +5,9 @@ from __future__ import annotations
 import copy
 
 import pytest
+from helpers import message_text, messages
 
-from flowtel import Flow, Flow_Run__Config, Flow_Run__Event_Type, flow, flow_events, task
+from flowtel import Flow, Flow_Run__Config, Flow_Run__Event_Type, flow, task
 
 T = Flow_Run__Event_Type
 
@@ -20,14 +21,6 @@ DEFAULTS = {
     "print_finished_message": False,
     "raise_flow_error": True,
 }
-
-
-@pytest.fixture
-def events():
-    """Every public event raised during the test."""
-    recorded: list = []
-    flow_events.event_listeners.append(recorded.append)
-    return recorded
 
 
 @task
@@ -215,7 +208,7 @@ def test_logging_enabled_false_switches_every_message_off(events, capsys):
     run = run_with(config)
     assert "task value" == run.flow_return_value
     assert [] == run.log_messages()
-    assert [] == [e for e in events if e.event_type is T.FLOW_MESSAGE]
+    assert [] == messages(events)
     assert [T.FLOW_START, T.TASK_START, T.TASK_STOP, T.FLOW_STOP] == [
         e.event_type for e in events if e.event_type is not T.NEW_RESULT
     ]
@@ -226,11 +219,7 @@ def test_log_to_memory_false_keeps_no_log_but_still_raises_message_events(events
     """log_to_memory=False: log_messages() is empty; FLOW_MESSAGE events still carry every message."""
     run = run_with(Flow_Run__Config(log_to_memory=False))
     assert [] == run.log_messages()
-    texts = [
-        e.event_data.data["message_data"]["message_text"]
-        for e in events
-        if e.event_type is T.FLOW_MESSAGE
-    ]
+    texts = [message_text(e) for e in messages(events)]
     for text in ("flow warns", "flow prints", "task says hi", "task prints"):
         assert text in texts
 

@@ -2,275 +2,44 @@
 
 OTel's global providers can be set once per process, so every case runs a small script with
 ``sys.executable``. Wire cases export through the real OTLP exporters to a real OTLP receiver
-in this test process: an ``http.server`` decoding HTTP/protobuf requests and a ``grpcio``
-server implementing the collector's Trace/Logs/Metrics services, both on 127.0.0.1.
+in this test process (tests/otlp_receiver.py): an ``http.server`` decoding HTTP/protobuf
+requests and a ``grpcio`` server implementing the collector's Trace/Logs/Metrics services, both
+on 127.0.0.1.
 """
 
 from __future__ import annotations
 
-import gzip
 import json
-import os
 import re
-import socket
 import subprocess
 import sys
 import textwrap
-import threading
-from concurrent import futures
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import SimpleNamespace
 
-import grpc
 import pytest
-from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
-from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from helpers import child_environment
+from otlp_receiver import OtlpReceiver, closed_port
 
 SUBPROCESS_TIMEOUT = 60
 
 # -- a real OTLP receiver ----------------------------------------------------------------
 
-HTTP_SIGNALS = {
-    "/v1/traces": (
-        "traces",
-        trace_service_pb2.ExportTraceServiceRequest,
-        trace_service_pb2.ExportTraceServiceResponse,
-    ),
-    "/v1/logs": (
-        "logs",
-        logs_service_pb2.ExportLogsServiceRequest,
-        logs_service_pb2.ExportLogsServiceResponse,
-    ),
-    "/v1/metrics": (
-        "metrics",
-        metrics_service_pb2.ExportMetricsServiceRequest,
-        metrics_service_pb2.ExportMetricsServiceResponse,
-    ),
-}
-
-
-def any_value(value):
-    """A Python value for an OTLP AnyValue."""
-    kind = value.WhichOneof("value")
-    if kind is None:
-        return None
-    if kind == "array_value":
-        return [any_value(item) for item in value.array_value.values]
-    if kind == "kvlist_value":
-        return key_values(value.kvlist_value.values)
-    return getattr(value, kind)
-
-
-def key_values(pairs):
-    """A dict for a repeated OTLP KeyValue."""
-    return {pair.key: any_value(pair.value) for pair in pairs}
-
-
-class OtlpReceiver:
-    """An OTLP receiver on 127.0.0.1 (HTTP/protobuf or gRPC) that keeps the decoded requests."""
-
-    def __init__(self, protocol, port=0):
-        self.protocol = protocol
-        self.port = port
-        self.requests = {"traces": [], "logs": [], "metrics": []}
-        self._received = threading.Condition()
-        self._server = None
-
-    @property
-    def endpoint(self):
-        return f"http://127.0.0.1:{self.port}"
-
-    def record(self, signal, request):
-        with self._received:
-            self.requests[signal].append(request)
-            self._received.notify_all()
-
-    def start(self):
-        if self.protocol == "grpc":
-            self._start_grpc()
-        else:
-            self._start_http()
-        return self
-
-    def _start_http(self):
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                if self.headers.get("Content-Encoding") == "gzip":
-                    body = gzip.decompress(body)
-                found = HTTP_SIGNALS.get(self.path)
-                if found is None:
-                    self.send_response(404)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                signal, request_type, response_type = found
-                request = request_type()
-                request.ParseFromString(body)
-                receiver.record(signal, request)
-                payload = response_type().SerializeToString()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args):
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        server.daemon_threads = True
-        self.port = server.server_address[1]
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        self._server = server
-
-    def _start_grpc(self):
-        receiver = self
-
-        class Traces(trace_service_pb2_grpc.TraceServiceServicer):
-            def Export(self, request, context):
-                receiver.record("traces", request)
-                return trace_service_pb2.ExportTraceServiceResponse()
-
-        class Logs(logs_service_pb2_grpc.LogsServiceServicer):
-            def Export(self, request, context):
-                receiver.record("logs", request)
-                return logs_service_pb2.ExportLogsServiceResponse()
-
-        class Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
-            def Export(self, request, context):
-                receiver.record("metrics", request)
-                return metrics_service_pb2.ExportMetricsServiceResponse()
-
-        server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Traces(), server)
-        logs_service_pb2_grpc.add_LogsServiceServicer_to_server(Logs(), server)
-        metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(Metrics(), server)
-        port = server.add_insecure_port(f"127.0.0.1:{self.port}")
-        assert 0 != port, f"could not bind a gRPC receiver to 127.0.0.1:{self.port}"
-        self.port = port
-        server.start()
-        self._server = server
-
-    def stop(self):
-        if self._server is None:
-            return
-        if self.protocol == "grpc":
-            self._server.stop(grace=None).wait(5)
-        else:
-            self._server.shutdown()
-            self._server.server_close()
-        self._server = None
-
-    def wait_for(self, predicate, timeout):
-        """Wait until predicate(self) is true; returns its last value."""
-        with self._received:
-            self._received.wait_for(lambda: predicate(self), timeout)
-            return predicate(self)
-
-    # decoded views
-
-    def spans(self):
-        found = []
-        for request in list(self.requests["traces"]):
-            for resource_spans in request.resource_spans:
-                resource = key_values(resource_spans.resource.attributes)
-                for scope_spans in resource_spans.scope_spans:
-                    for span in scope_spans.spans:
-                        found.append(
-                            SimpleNamespace(
-                                name=span.name,
-                                trace_id=span.trace_id.hex(),
-                                span_id=span.span_id.hex(),
-                                parent_span_id=span.parent_span_id.hex(),
-                                attributes=key_values(span.attributes),
-                                events=[(e.name, key_values(e.attributes)) for e in span.events],
-                                status_code=span.status.code,
-                                status_message=span.status.message,
-                                resource=resource,
-                                scope=scope_spans.scope.name,
-                            )
-                        )
-        return found
-
-    def log_records(self):
-        found = []
-        for request in list(self.requests["logs"]):
-            for resource_logs in request.resource_logs:
-                resource = key_values(resource_logs.resource.attributes)
-                for scope_logs in resource_logs.scope_logs:
-                    for record in scope_logs.log_records:
-                        found.append(
-                            SimpleNamespace(
-                                body=any_value(record.body),
-                                severity_number=record.severity_number,
-                                severity_text=record.severity_text,
-                                trace_id=record.trace_id.hex(),
-                                span_id=record.span_id.hex(),
-                                attributes=key_values(record.attributes),
-                                resource=resource,
-                            )
-                        )
-        return found
-
-    def metrics(self):
-        found = []
-        for request in list(self.requests["metrics"]):
-            for resource_metrics in request.resource_metrics:
-                resource = key_values(resource_metrics.resource.attributes)
-                for scope_metrics in resource_metrics.scope_metrics:
-                    for metric in scope_metrics.metrics:
-                        kind = metric.WhichOneof("data")
-                        points = []
-                        for point in getattr(metric, kind).data_points:
-                            if kind == "histogram":
-                                value = (point.count, point.sum)
-                            else:
-                                value = getattr(point, point.WhichOneof("value"))
-                            points.append((key_values(point.attributes), value))
-                        found.append(
-                            SimpleNamespace(
-                                name=metric.name,
-                                unit=metric.unit,
-                                kind=kind,
-                                points=points,
-                                resource=resource,
-                            )
-                        )
-        return found
-
 
 @pytest.fixture
 def http_receiver():
-    receiver = OtlpReceiver("http/protobuf").start()
-    yield receiver
-    receiver.stop()
+    with OtlpReceiver("http/protobuf") as receiver:
+        yield receiver
 
 
 @pytest.fixture
 def grpc_receiver():
-    receiver = OtlpReceiver("grpc").start()
-    yield receiver
-    receiver.stop()
+    with OtlpReceiver("grpc") as receiver:
+        yield receiver
 
 
 @pytest.fixture(params=["http/protobuf", "grpc"])
 def receiver(request):
-    started = OtlpReceiver(request.param).start()
-    yield started
-    started.stop()
-
-
-def closed_port():
-    """A loopback port with nothing listening on it."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    with OtlpReceiver(request.param) as started:
+        yield started
 
 
 # -- running scripts ---------------------------------------------------------------------
@@ -280,17 +49,12 @@ def run_python(tmp_path, source, *args, env=None, timeout=SUBPROCESS_TIMEOUT):
     """Run ``source`` as a script in a fresh interpreter with a clean OTEL_* environment."""
     script = tmp_path / f"script_{len(list(tmp_path.glob('script_*.py')))}.py"
     script.write_text(textwrap.dedent(source), encoding="utf-8")
-    environment = {
-        key: value for key, value in os.environ.items() if not key.startswith(("OTEL_", "FLOWTEL_"))
-    }
-    environment.update({"PYTHONIOENCODING": "utf-8", "FLOWTEL_RAISE_INTERNAL_ERRORS": "1"})
-    environment.update(env or {})
     completed = subprocess.run(
         [sys.executable, str(script), *map(str, args)],
         capture_output=True,
         text=True,
         encoding="utf-8",
-        env=environment,
+        env=child_environment({"FLOWTEL_RAISE_INTERNAL_ERRORS": "1", **(env or {})}),
         timeout=timeout,
         cwd=tmp_path,
     )
@@ -656,17 +420,12 @@ def test_flowtel_demo_prints_trees_without_an_endpoint(tmp_path):
 
 
 def run_demo(tmp_path, env=None):
-    environment = {
-        key: value for key, value in os.environ.items() if not key.startswith(("OTEL_", "FLOWTEL_"))
-    }
-    environment.update({"PYTHONIOENCODING": "utf-8"})
-    environment.update(env or {})
     completed = subprocess.run(
         [sys.executable, "-m", "flowtel", "demo"],
         capture_output=True,
         text=True,
         encoding="utf-8",
-        env=environment,
+        env=child_environment(env),
         timeout=SUBPROCESS_TIMEOUT,
         cwd=tmp_path,
     )

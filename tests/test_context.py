@@ -10,6 +10,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from helpers import run_in_threads
 
 import flowtel
 from flowtel import Flow, flow, get_current_flow, get_current_task, task
@@ -346,16 +347,7 @@ def test_flows_in_parallel_threads_keep_their_own_tasks():
         barrier.wait()
         return [step(name, n) for n in range(20)]
 
-    runs = {}
-
-    def work(name):
-        runs[name] = per_thread(name).execute()
-
-    threads = [threading.Thread(target=work, args=(f"t{i}",)) for i in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    runs = run_in_threads(per_thread, [f"t{i}" for i in range(6)])
     for name, run in runs.items():
         assert [f"{name}-{n}" for n in range(20)] == [
             t.task_return_value for t in run.executed_tasks

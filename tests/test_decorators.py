@@ -7,16 +7,7 @@ import inspect
 
 import pytest
 
-from flowtel import Flow, Flow_Run__Config, Task, flow, flow_events, task
-
-
-@pytest.fixture
-def events():
-    """Every public event raised during the test."""
-    recorded: list = []
-    flow_events.event_listeners.append(recorded.append)
-    return recorded
-
+from flowtel import Flow, Flow_Run__Config, Task, flow, task
 
 # -- @flow forms ---------------------------------------------------------------------------------
 

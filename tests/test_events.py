@@ -10,6 +10,7 @@ import time
 import weakref
 
 import pytest
+from helpers import message, message_text, messages, of_type, task_logging_flow
 
 from flowtel import (
     Flow,
@@ -23,22 +24,6 @@ from flowtel import (
 )
 
 T = Flow_Run__Event_Type
-
-
-@pytest.fixture
-def events():
-    """Every public event raised during the test."""
-    recorded: list = []
-    flow_events.event_listeners.append(recorded.append)
-    return recorded
-
-
-def of_type(events, event_type):
-    return [e for e in events if e.event_type is event_type]
-
-
-def messages(events):
-    return [e for e in events if e.event_type is T.FLOW_MESSAGE]
 
 
 # -- types and fields ---------------------------------------------------------------------------
@@ -187,10 +172,7 @@ def test_nested_task_events_belong_to_the_innermost_task(events):
         outer()
 
     owner().execute()
-    by_text = {
-        e.event_data.data["message_data"]["message_text"]: e.event_data.task_name
-        for e in messages(events)
-    }
+    by_text = {message_text(e): e.event_data.task_name for e in messages(events)}
     assert ("inner", "outer") == (by_text["inner msg"], by_text["outer msg"])
 
 
@@ -208,7 +190,7 @@ def test_flow_message_payload_for_each_log_level(events):
         this_flow.log_error("e-msg")
 
     levels().execute()
-    found = {e.event_data.data["message_data"]["message"]: e for e in messages(events)}
+    found = {message(e): e for e in messages(events)}
     for text, level in (
         ("d-msg", logging.DEBUG),
         ("i-msg", logging.INFO),
@@ -225,22 +207,8 @@ def test_flow_message_payload_for_each_log_level(events):
 def test_task_log_verbs_raise_messages_with_levels(events):
     """log_* on a Task raise FLOW_MESSAGE events of the task's flow with the right levels."""
 
-    @task
-    def logs(this_task=None):
-        this_task.log_debug("td")
-        this_task.log_info("ti")
-        this_task.log_warning("tw")
-        this_task.log_error("te")
-
-    @flow
-    def owner():
-        logs()
-
-    owner().execute()
-    levels = {
-        e.event_data.data["message_data"]["message_text"]: e.event_data.log_level
-        for e in messages(events)
-    }
+    task_logging_flow().execute()
+    levels = {message_text(e): e.event_data.log_level for e in messages(events)}
     assert (10, 20, 30, 40) == (levels["td"], levels["ti"], levels["tw"], levels["te"])
 
 
@@ -252,10 +220,8 @@ def test_message_text_is_plain_text(events):
         this_flow.log_info("\x1b[1;31mred alert\x1b[0m")
 
     run = colourful().execute()
-    [event] = [
-        e for e in messages(events) if "red alert" in e.event_data.data["message_data"]["message"]
-    ]
-    assert "red alert" == event.event_data.data["message_data"]["message_text"]
+    [event] = [e for e in messages(events) if "red alert" in message(e)]
+    assert "red alert" == message_text(event)
     assert "red alert" in run.log_messages()
 
 

@@ -8,26 +8,11 @@ import threading
 import time
 
 import pytest
+from helpers import of_type, types_of
 
-from flowtel import Flow, Flow_Run__Config, Flow_Run__Event_Type, flow, flow_events, task
+from flowtel import Flow, Flow_Run__Config, Flow_Run__Event_Type, flow, task
 
 T = Flow_Run__Event_Type
-
-
-@pytest.fixture
-def events():
-    """Every public event raised during the test."""
-    recorded: list = []
-    flow_events.event_listeners.append(recorded.append)
-    return recorded
-
-
-def types_of(events, flow_run_id=None):
-    return [
-        e.event_type
-        for e in events
-        if flow_run_id is None or e.event_data.flow_run_id == flow_run_id
-    ]
 
 
 # -- building runs by hand -----------------------------------------------------------------------
@@ -380,11 +365,9 @@ def test_artifacts_and_results_are_kept_and_raise_events(events):
     assert [artifact] == run.flow_artifacts
     assert result == run.flow_results[0]
     assert [{"artifact_data": artifact}] == [
-        e.event_data.data for e in events if e.event_type is T.NEW_ARTIFACT
+        e.event_data.data for e in of_type(events, T.NEW_ARTIFACT)
     ]
-    assert {"result_data": result} == next(
-        e.event_data.data for e in events if e.event_type is T.NEW_RESULT
-    )
+    assert {"result_data": result} == of_type(events, T.NEW_RESULT)[0].event_data.data
 
 
 def test_non_none_return_value_is_recorded_as_flow_return_value_result(events):
@@ -397,9 +380,7 @@ def test_non_none_return_value_is_recorded_as_flow_return_value_result(events):
     run = returns().execute()
     expected = {"key": "flow-return-value", "description": "123"}
     assert [expected] == run.flow_results
-    assert [{"result_data": expected}] == [
-        e.event_data.data for e in events if e.event_type is T.NEW_RESULT
-    ]
+    assert [{"result_data": expected}] == [e.event_data.data for e in of_type(events, T.NEW_RESULT)]
 
 
 def test_none_return_value_records_no_result():
@@ -448,7 +429,7 @@ def test_flow_error_propagates_the_same_object_and_is_recorded(events):
     assert error is raised.value
     assert error is run.flow_error
     assert "failed" == run.flow_status
-    stop = next(e for e in events if e.event_type is T.FLOW_STOP)
+    stop = of_type(events, T.FLOW_STOP)[0]
     assert ("failed", "KeyError: 'missing'") == (
         stop.event_data.data["status"],
         stop.event_data.data["error"],
@@ -636,7 +617,7 @@ def test_cancelled_error_cancels_an_async_run_and_propagates(events):
     kinds = types_of(events, run.flow_id)
     assert (T.FLOW_START, T.FLOW_STOP) == (kinds[0], kinds[-1])
     assert 1 == kinds.count(T.TASK_START) == kinds.count(T.TASK_STOP)
-    task_stop = next(e for e in events if e.event_type is T.TASK_STOP)
+    task_stop = of_type(events, T.TASK_STOP)[0]
     assert "completed" != task_stop.event_data.data["status"]
 
 

@@ -8,6 +8,7 @@ import threading
 import time
 
 import pytest
+from helpers import message, messages, parent_id
 
 import flowtel
 from flowtel import (
@@ -15,16 +16,11 @@ from flowtel import (
     TaskRunFuture,
     ThreadPoolTaskRunner,
     flow,
-    flow_events,
     get_current_flow,
     get_run_logger,
     task,
     unmapped,
 )
-
-
-def parent_id(span):
-    return span.parent.span_id if span.parent is not None else None
 
 
 class Concurrency:
@@ -510,11 +506,9 @@ def test_calls_inside_a_submitted_task_nest_under_it(flowtel_telemetry):
     assert ["add"] == [s.name for s in flowtel_telemetry.children(outer_span)]
 
 
-def test_one_thousand_mapped_tasks_on_eight_workers(flowtel_telemetry):
+def test_one_thousand_mapped_tasks_on_eight_workers(flowtel_telemetry, events):
     """1,000 mapped tasks on 8 workers: all children of the flow span, no event or log lost."""
     tracker = Concurrency()
-    events = []
-    flow_events.event_listeners.append(events.append)
 
     @task()
     def item(n):
@@ -543,15 +537,8 @@ def test_one_thousand_mapped_tasks_on_eight_workers(flowtel_telemetry):
     counts = collections.Counter(e.event_type for e in events)
     assert 1000 == counts[Flow_Run__Event_Type.TASK_START]
     assert 1000 == counts[Flow_Run__Event_Type.TASK_STOP]
-    item_events = [
-        e
-        for e in events
-        if e.event_type == Flow_Run__Event_Type.FLOW_MESSAGE
-        and e.event_data.data["message_data"]["message"].startswith("item ")
-    ]
-    assert {f"item {n}" for n in range(1000)} == {
-        e.event_data.data["message_data"]["message"] for e in item_events
-    }
+    item_events = [e for e in messages(events) if message(e).startswith("item ")]
+    assert {f"item {n}" for n in range(1000)} == {message(e) for e in item_events}
     assert 1000 == len(item_events)
     assert {"item"} == {e.event_data.task_name for e in item_events}
 
@@ -561,8 +548,10 @@ def test_one_thousand_mapped_tasks_on_eight_workers(flowtel_telemetry):
     assert set(span_by_run) == starts
     assert set(span_by_run) == {e.event_data.task_run_id for e in item_events}
     for span in task_spans:
-        messages = [e.attributes["message"] for e in span.events if e.name == "flowtel.message"]
-        assert 1 == len(messages)
+        span_messages = [
+            e.attributes["message"] for e in span.events if e.name == "flowtel.message"
+        ]
+        assert 1 == len(span_messages)
     logs = [r.log_record for r in flowtel_telemetry.logs]
     assert 1000 == len(logs)
     for record in logs:

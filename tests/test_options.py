@@ -7,37 +7,9 @@ import threading
 import time
 
 import pytest
+from helpers import Blocker, Flaky, assert_times_out_promptly
 
-import flowtel._execution
 from flowtel import Flow_Run__Config, State, ThreadPoolTaskRunner, flow, task
-
-
-@pytest.fixture
-def delays(monkeypatch):
-    """Replace flowtel's retry sleeps with a fake clock; returns the requested delays."""
-    requested: list[float] = []
-
-    async def fake_async_sleep(seconds):
-        requested.append(seconds)
-
-    monkeypatch.setattr(flowtel._execution, "sleep", requested.append)
-    monkeypatch.setattr(flowtel._execution, "async_sleep", fake_async_sleep)
-    return requested
-
-
-def flaky(failures: int, value="ok"):
-    """A function that raises ValueError on its first ``failures`` calls, then returns value."""
-    calls = []
-
-    def call(*_args, **_kwargs):
-        calls.append(1)
-        if len(calls) <= failures:
-            raise ValueError(f"failure {len(calls)}")
-        return value
-
-    call.calls = calls
-    return call
-
 
 # -- name, description, tags, version -------------------------------------------------
 
@@ -99,8 +71,8 @@ def test_tags_given_as_a_set_are_recorded_sorted(flowtel_telemetry):
 
 def test_retries_runs_a_task_again_until_it_succeeds(delays):
     """retries=N gives a failing task up to N more attempts; the call returns the last value."""
-    body = flaky(2, "done")
-    wrapped = task(retries=2)(body)
+    body = Flaky(2, "done")
+    wrapped = task(retries=2)(body.step)
 
     @flow()
     def f():
@@ -108,14 +80,14 @@ def test_retries_runs_a_task_again_until_it_succeeds(delays):
 
     run = f().execute()
     assert "done" == run.flow_return_value
-    assert 3 == len(body.calls)
+    assert 3 == body.calls
     assert 3 == run.executed_tasks[0].attempts
     assert [] == delays
 
 
 def test_retry_delay_seconds_number_waits_the_same_before_every_retry(delays):
     """retry_delay_seconds=5 waits 5 s before each retry (fake clock)."""
-    wrapped = task(retries=3, retry_delay_seconds=5)(flaky(3))
+    wrapped = task(retries=3, retry_delay_seconds=5)(Flaky(3).step)
 
     @flow()
     def f():
@@ -127,7 +99,7 @@ def test_retry_delay_seconds_number_waits_the_same_before_every_retry(delays):
 
 def test_retry_delay_seconds_list_gives_one_delay_per_retry(delays):
     """retry_delay_seconds=[1, 10, 100] waits 1, 10 then 100 s before the 1st, 2nd, 3rd retry."""
-    wrapped = task(retries=3, retry_delay_seconds=[1, 10, 100])(flaky(3))
+    wrapped = task(retries=3, retry_delay_seconds=[1, 10, 100])(Flaky(3).step)
 
     @flow()
     def f():
@@ -139,7 +111,7 @@ def test_retry_delay_seconds_list_gives_one_delay_per_retry(delays):
 
 def test_retry_jitter_factor_keeps_delays_within_prefects_bound(delays):
     """With retry_jitter_factor=f, each delay d varies, staying in (0, d * (1 + f)]."""
-    wrapped = task(retries=30, retry_delay_seconds=10, retry_jitter_factor=0.5)(flaky(30))
+    wrapped = task(retries=30, retry_delay_seconds=10, retry_jitter_factor=0.5)(Flaky(30).step)
 
     @flow()
     def f():
@@ -153,11 +125,11 @@ def test_retry_jitter_factor_keeps_delays_within_prefects_bound(delays):
 
 def test_flow_retries_and_delays(delays):
     """A flow with retries and retry_delay_seconds reruns its body after the delays."""
-    body = flaky(2, "flow-ok")
+    body = Flaky(2, "flow-ok")
 
     @flow(retries=2, retry_delay_seconds=[3, 7])
     def f():
-        return body()
+        return body.step()
 
     run = f().execute()
     assert "flow-ok" == run.flow_return_value
@@ -170,23 +142,17 @@ def test_flow_retries_and_delays(delays):
 
 def test_timeout_seconds_makes_a_slow_task_raise_timeout_error():
     """timeout_seconds on a task: a call over the limit raises TimeoutError naming the task."""
-    release = threading.Event()
+    work = Blocker()
 
     @task(timeout_seconds=0.2)
     def slow():
-        release.wait(5)
+        work.wait()
 
     @flow()
     def f():
         slow()
 
-    started = time.perf_counter()
-    try:
-        with pytest.raises(TimeoutError, match=r"task 'slow' timed out after 0.2 s"):
-            f().execute()
-        assert time.perf_counter() - started < 1.0
-    finally:
-        release.set()
+    assert_times_out_promptly(f(), r"task 'slow' timed out after 0.2 s", work)
 
 
 # -- log_prints ------------------------------------------------------------------------

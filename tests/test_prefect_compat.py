@@ -8,6 +8,7 @@ import threading
 import time
 
 import pytest
+from helpers import parent_id
 from opentelemetry.trace import StatusCode
 from prefect_style import (
     async_flows,
@@ -28,32 +29,11 @@ from flowtel import State
 
 
 @pytest.fixture
-def delays(monkeypatch):
-    """Replace flowtel's retry sleeps (sync and async) with a fake clock."""
-    requested: list[float] = []
-
-    async def fake_async_sleep(seconds):
-        requested.append(seconds)
-
-    monkeypatch.setattr(flowtel._execution, "sleep", requested.append)
-    monkeypatch.setattr(flowtel._execution, "async_sleep", fake_async_sleep)
-    return requested
-
-
-@pytest.fixture
 def brittle(delays):
     """The stand-in brittle service, reset; its failures are set per test."""
     retries.brittle_service.failures_left = 0
     retries.brittle_service.calls = 0
     return retries.brittle_service
-
-
-def parent_id(span):
-    return span.parent.span_id if span.parent is not None else None
-
-
-def log_bodies(telemetry):
-    return [record.log_record.body for record in telemetry.logs]
 
 
 # -- quickstart ------------------------------------------------------------------------
@@ -69,7 +49,7 @@ def test_quickstart_flow_runs_and_logs_task_prints(flowtel_telemetry, capsys):
     assert [
         "PrefectHQ/prefect has 17000 stars!",
         "pydantic/pydantic has 21000 stars!",
-    ] == log_bodies(flowtel_telemetry)
+    ] == flowtel_telemetry.log_bodies()
 
 
 def test_calling_a_flow_returns_its_result_and_return_state_a_state():
@@ -193,14 +173,14 @@ def test_log_prints_on_the_flow_captures_flow_and_task_prints(flowtel_telemetry,
     assert [
         "we're logging print statements from a flow",
         "we're logging print statements from a task",
-    ] == log_bodies(flowtel_telemetry)
+    ] == flowtel_telemetry.log_bodies()
 
 
 def test_prints_are_not_captured_by_default(flowtel_telemetry, capsys):
     """Without log_prints, prints go to stdout (Prefect's default)."""
     run_logging.silent_flow()
     assert "not captured: log_prints is off by default\n" == capsys.readouterr().out
-    assert [] == log_bodies(flowtel_telemetry)
+    assert [] == flowtel_telemetry.log_bodies()
 
 
 # -- nested flows ----------------------------------------------------------------------
@@ -380,7 +360,7 @@ def test_sync_flow_timeout(flowtel_telemetry):
     assert [
         "I will execute",
         "Flow 'show_timeouts' failed: TimeoutError: flow 'show_timeouts' timed out after 0.2 s",
-    ] == log_bodies(flowtel_telemetry)
+    ] == flowtel_telemetry.log_bodies()
     # the body keeps running on its daemon thread until time.sleep returns
     for thread in threading.enumerate():
         if thread.name == "flowtel-timeout:show_timeouts":

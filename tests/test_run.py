@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import threading
+
+from helpers import running_in_threads, task_logging_flow
 
 from flowtel import Flow, flow, task
 from flowtel._run import error_text, new_run_id, plain_text
@@ -74,18 +75,7 @@ def test_flow_log_verbs_keep_messages_in_order_with_levels():
 def test_task_log_verbs_go_to_the_flow_log_with_the_task_name():
     """log_* on a Task land in its flow's log, marked with the task name."""
 
-    @task
-    def logging_task(this_task=None):
-        this_task.log_debug("td")
-        this_task.log_info("ti")
-        this_task.log_warning("tw")
-        this_task.log_error("te")
-
-    @flow
-    def owner():
-        logging_task()
-
-    run = owner().execute()
+    run = task_logging_flow().execute()
     mine = [(e.task_name, e.level, e.text) for e in run.log_entries() if e.text.startswith("t")]
     assert [
         ("logging_task", logging.DEBUG, "td"),
@@ -200,21 +190,11 @@ def test_concurrent_flow_logs_never_mix():
             await asyncio.sleep(0)
             note(marker, i)
 
-    thread_runs = {}
-
-    def work(marker):
-        thread_runs[marker] = threaded(marker).execute()
-
-    threads = [threading.Thread(target=work, args=(f"T{n}",)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-
     async def loop_flows():
         return await asyncio.gather(*(looped(f"L{n}").execute_async() for n in range(20)))
 
-    loop_runs = {f"L{n}": run for n, run in enumerate(asyncio.run(loop_flows()))}
-    for thread in threads:
-        thread.join()
+    with running_in_threads(threaded, [f"T{n}" for n in range(4)]) as thread_runs:
+        loop_runs = {f"L{n}": run for n, run in enumerate(asyncio.run(loop_flows()))}
     for marker, run in {**thread_runs, **loop_runs}.items():
         count = 30 if marker.startswith("T") else 10
         user = [m for m in run.log_messages() if "-flow-" in m or "-task-" in m]

@@ -6,27 +6,18 @@ import asyncio
 import logging
 
 import pytest
+from helpers import message, messages
 from opentelemetry._logs import SeverityNumber
 
-from flowtel import Flow_Run__Event_Type, flow, flow_events, get_run_logger, task
+from flowtel import flow, get_run_logger, task
 
 
 def message_events(events):
-    return [
-        (
-            e.event_data.task_name,
-            e.event_data.log_level,
-            e.event_data.data["message_data"]["message"],
-        )
-        for e in events
-        if e.event_type == Flow_Run__Event_Type.FLOW_MESSAGE
-    ]
+    return [(e.event_data.task_name, e.event_data.log_level, message(e)) for e in messages(events)]
 
 
-def test_run_logger_in_a_task_writes_that_tasks_messages(flowtel_telemetry):
+def test_run_logger_in_a_task_writes_that_tasks_messages(flowtel_telemetry, events):
     """Records of get_run_logger() in a task are the task's messages: log, event, OTel log."""
-    events = []
-    flow_events.event_listeners.append(events.append)
 
     @task()
     def load(table):
@@ -72,10 +63,8 @@ def test_run_logger_in_a_task_writes_that_tasks_messages(flowtel_telemetry):
     ]
 
 
-def test_run_logger_in_a_flow_body_writes_flow_messages(flowtel_telemetry):
+def test_run_logger_in_a_flow_body_writes_flow_messages(flowtel_telemetry, events):
     """In a flow body the logger is bound to the flow run: no task name, the flow's span."""
-    events = []
-    flow_events.event_listeners.append(events.append)
 
     @flow()
     def etl():

@@ -5,22 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from helpers import of_type, types_of
 
-from flowtel import Flow_Run__Event_Type, Task, flow, flow_events, task
+from flowtel import Flow_Run__Event_Type, Task, flow, task
 
 T = Flow_Run__Event_Type
-
-
-@pytest.fixture
-def events():
-    """Every public event raised during the test."""
-    recorded: list = []
-    flow_events.event_listeners.append(recorded.append)
-    return recorded
-
-
-def task_events(events, task_run_id):
-    return [e.event_type for e in events if e.event_data.task_run_id == task_run_id]
 
 
 # -- calls -----------------------------------------------------------------------------------------
@@ -277,7 +266,7 @@ def test_failing_task_raises_the_original_exception_object(events):
     [call] = run.executed_tasks
     assert ("failed", error) == (call.status, call.task_error)
     assert ("completed", None) == (run.flow_status, run.flow_error)
-    stop = next(e for e in events if e.event_type is T.TASK_STOP)
+    stop = of_type(events, T.TASK_STOP)[0]
     assert {"status": "failed", "error": "ZeroDivisionError: original"}.items() <= (
         stop.event_data.data.items()
     )
@@ -339,7 +328,7 @@ def test_argument_binding_error_is_a_task_error_with_paired_events(events):
     [call] = run.executed_tasks
     assert "failed" == call.status
     assert isinstance(call.task_error, TypeError)
-    kinds = task_events(events, call.task_id)
+    kinds = types_of(events, task_run_id=call.task_id)
     assert (T.TASK_START, T.TASK_STOP) == (kinds[0], kinds[-1])
     assert 1 == kinds.count(T.TASK_START) == kinds.count(T.TASK_STOP)
 
@@ -359,7 +348,7 @@ def test_argument_binding_error_with_raise_on_error_false_returns_none(events):
     assert (None, "went on") == run.flow_return_value
     [call] = run.executed_tasks
     assert "failed" == call.status
-    kinds = task_events(events, call.task_id)
+    kinds = types_of(events, task_run_id=call.task_id)
     assert (T.TASK_START, T.TASK_STOP) == (kinds[0], kinds[-1])
 
 
@@ -379,7 +368,7 @@ def test_async_task_binding_error_is_a_task_error(events):
         run.execute()
     [call] = run.executed_tasks
     assert "failed" == call.status
-    kinds = task_events(events, call.task_id)
+    kinds = types_of(events, task_run_id=call.task_id)
     assert (T.TASK_START, T.TASK_STOP) == (kinds[0], kinds[-1])
 
 

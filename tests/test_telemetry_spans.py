@@ -7,16 +7,11 @@ import contextvars
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from helpers import parent_id
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
 from flowtel import flow, task
-
-
-def parent_id(span):
-    """The parent span id of a finished span, or None for a root."""
-    return span.parent.span_id if span.parent is not None else None
-
 
 # -- tasks and nested tasks ------------------------------------------------------------
 

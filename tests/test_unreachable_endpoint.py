@@ -9,20 +9,14 @@ arrive at the receiver.
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
 import textwrap
 import threading
-from concurrent import futures
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import grpc
 import pytest
-from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
-from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from helpers import child_environment
+from otlp_receiver import OtlpReceiver, closed_port
 
 # OTEL_EXPORTER_OTLP_TIMEOUT (seconds) bounds one export, retries included (OTLP exporter
 # docs). A flow that waited for exports would take at least one such export per batch.
@@ -107,117 +101,6 @@ flowtel.shutdown()
 """
 
 
-class Receiver:
-    """A real OTLP receiver on a given loopback port (HTTP/protobuf or gRPC), counting spans."""
-
-    def __init__(self, protocol, port):
-        self.protocol = protocol
-        self.port = port
-        self.spans = []
-        self.log_bodies = []
-        self.metric_names = []
-        self._lock = threading.Lock()
-
-    def traces(self, request):
-        with self._lock:
-            for resource_spans in request.resource_spans:
-                for scope_spans in resource_spans.scope_spans:
-                    for span in scope_spans.spans:
-                        attributes = {kv.key: kv.value for kv in span.attributes}
-                        run_id = attributes.get("cicd.pipeline.run.id")
-                        self.spans.append((span.name, run_id.string_value if run_id else None))
-
-    def logs(self, request):
-        with self._lock:
-            for resource_logs in request.resource_logs:
-                for scope_logs in resource_logs.scope_logs:
-                    self.log_bodies.extend(r.body.string_value for r in scope_logs.log_records)
-
-    def metrics(self, request):
-        with self._lock:
-            for resource_metrics in request.resource_metrics:
-                for scope_metrics in resource_metrics.scope_metrics:
-                    self.metric_names.extend(m.name for m in scope_metrics.metrics)
-
-    def has_run(self, flow_id):
-        """True when spans of the run with this flow id have arrived."""
-        with self._lock:
-            return any(run_id == flow_id for _, run_id in self.spans)
-
-    def start(self):
-        if self.protocol == "grpc":
-            self._start_grpc()
-        else:
-            self._start_http()
-        return self
-
-    def _start_http(self):
-        receiver = self
-        routes = {
-            "/v1/traces": (trace_service_pb2.ExportTraceServiceRequest, receiver.traces),
-            "/v1/logs": (logs_service_pb2.ExportLogsServiceRequest, receiver.logs),
-            "/v1/metrics": (metrics_service_pb2.ExportMetricsServiceRequest, receiver.metrics),
-        }
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                request_type, handle = routes[self.path]
-                request = request_type()
-                request.ParseFromString(body)
-                handle(request)
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        self._stop = lambda: (server.shutdown(), server.server_close())
-
-    def _start_grpc(self):
-        receiver = self
-
-        class Traces(trace_service_pb2_grpc.TraceServiceServicer):
-            def Export(self, request, context):
-                receiver.traces(request)
-                return trace_service_pb2.ExportTraceServiceResponse()
-
-        class Logs(logs_service_pb2_grpc.LogsServiceServicer):
-            def Export(self, request, context):
-                receiver.logs(request)
-                return logs_service_pb2.ExportLogsServiceResponse()
-
-        class Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
-            def Export(self, request, context):
-                receiver.metrics(request)
-                return metrics_service_pb2.ExportMetricsServiceResponse()
-
-        server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Traces(), server)
-        logs_service_pb2_grpc.add_LogsServiceServicer_to_server(Logs(), server)
-        metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(Metrics(), server)
-        assert self.port == server.add_insecure_port(f"127.0.0.1:{self.port}")
-        server.start()
-        self._stop = lambda: server.stop(grace=None).wait(5)
-
-    def stop(self):
-        self._stop()
-
-
-def closed_port():
-    """A loopback port with nothing listening on it (yet)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def flowtel_warnings(stderr_lines):
     """The WARNING-or-worse records flowtel's own loggers wrote, from the child's log format."""
     found = []
@@ -237,12 +120,8 @@ def outage(request, tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("outage")
     script = tmp_path / "outage_child.py"
     script.write_text(textwrap.dedent(CHILD), encoding="utf-8")
-    environment = {
-        key: value for key, value in os.environ.items() if not key.startswith(("OTEL_", "FLOWTEL_"))
-    }
-    environment.update(
+    environment = child_environment(
         {
-            "PYTHONIOENCODING": "utf-8",
             "FLOWTEL_RAISE_INTERNAL_ERRORS": "1",
             "OTEL_EXPORTER_OTLP_TIMEOUT": str(EXPORT_TIMEOUT_S),
             "OTEL_BSP_SCHEDULE_DELAY": "100",
@@ -272,12 +151,12 @@ def outage(request, tmp_path_factory):
             report = json.loads(line)
             reports[report["phase"]] = report
             if report["phase"] == "flushed":
-                receiver = Receiver(protocol, port).start()
+                receiver = OtlpReceiver(protocol, port).start()
                 child.stdin.write("go\n")
             if report["phase"] == "recovered":
                 # force_flush() has returned in the child: an export that worked has arrived.
                 recoveries.append(report)
-                again = not receiver.has_run(report["flow_id"])
+                again = not receiver.spans_of_run(report["flow_id"])
                 child.stdin.write("go\n" if again and len(recoveries) < RECOVERY_RUNS else "stop\n")
             child.stdin.flush()
         child.wait(timeout=CHILD_TIMEOUT_S)
@@ -338,6 +217,6 @@ def test_export_resumes_when_the_endpoint_is_back(outage):
         (report["errors"], report["status"]) for report in recoveries
     ]
     last = recoveries[-1]
-    arrived = {name for name, run_id in receiver.spans if run_id == last["flow_id"]}
+    arrived = receiver.spans_of_run(last["flow_id"])
     assert {"recovery_flow", "work"} == arrived, f"nothing after {len(recoveries)} runs"
-    assert True is ("endpoint is back" in receiver.log_bodies)
+    assert True is ("endpoint is back" in [record.body for record in receiver.log_records()])
