@@ -6,8 +6,8 @@ clock: ``flowtel._execution.sleep`` and ``flowtel._execution.async_sleep``.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
+import inspect
 import logging
 import threading
 import time
@@ -19,7 +19,15 @@ from ._run import error_text
 from .telemetry import _runtime as telemetry
 
 sleep: Callable[[float], Any] = time.sleep
-async_sleep: Callable[[float], Any] = asyncio.sleep
+
+
+async def _asyncio_sleep(seconds: float) -> None:
+    import asyncio
+
+    await asyncio.sleep(seconds)
+
+
+async_sleep: Callable[[float], Any] = _asyncio_sleep
 
 _WARNING = logging.WARNING
 
@@ -58,6 +66,8 @@ def call_with_timeout(run: Any, kind: str, name: str, seconds: float, fn: Callab
 
 async def await_with_timeout(run: Any, kind: str, name: str, seconds: float, awaitable: Any) -> Any:
     """Await with a deadline; on timeout the awaitable is cancelled and TimeoutError raised."""
+    import asyncio
+
     try:
         return await asyncio.wait_for(awaitable, seconds)
     except asyncio.TimeoutError:
@@ -103,7 +113,7 @@ async def attempts_async(
                     run, kind, name, options.timeout_seconds, _as_awaitable(call)
                 )
             value = call()
-            if asyncio.iscoroutine(value):
+            if inspect.iscoroutine(value):
                 value = await value
             return value
         except Exception as error:
@@ -117,7 +127,7 @@ async def attempts_async(
 
 async def _as_awaitable(call: Callable[[], Any]) -> Any:
     value = call()
-    if asyncio.iscoroutine(value):
+    if inspect.iscoroutine(value):
         value = await value
     return value
 

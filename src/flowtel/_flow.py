@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import logging
 import threading
@@ -97,7 +96,7 @@ class Flow(RunLogging):
         self._timed_out = False
         self._runner: ThreadPoolTaskRunner | None = None
         self._pending_futures: list[Any] = []
-        self._log_entries: list[LogEntry] = []
+        self._log_entries: list[tuple] = []  # LogEntry fields as a tuple: untracked by the GC
         self._print_buffer = ""
         self._span: Any = None
         self._span_token: Any = None
@@ -220,6 +219,8 @@ class Flow(RunLogging):
         pending = [f._async_task for f in self._pending_futures if f._async_task is not None]
         if not pending:
             return
+        import asyncio
+
         if self._timed_out:
             # A run that timed out stops its submitted work instead of waiting for it.
             for async_task in pending:
@@ -227,6 +228,8 @@ class Flow(RunLogging):
         await asyncio.gather(*pending, return_exceptions=True)
 
     def _execute_async_blocking(self) -> Flow:
+        import asyncio  # imported when needed: it costs more than all of flowtel to import
+
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -399,7 +402,7 @@ class Flow(RunLogging):
             return
         task_name = task.task_name if task is not None else ""
         if config.log_to_memory:
-            self._log_entries.append(LogEntry(level, template, args, task_name, time.time()))
+            self._log_entries.append((level, template, args, task_name, time.time()))
         exported = level >= telemetry.RUNTIME.export_level
         listeners = flow_events.event_listeners
         if not (exported or listeners or config.log_to_console):
@@ -473,15 +476,15 @@ class Flow(RunLogging):
 
     def log_messages(self) -> list[str]:
         """This run's messages as plain text, oldest first."""
-        return [entry.text for entry in self._log_entries]
+        return [LogEntry(*entry).text for entry in self._log_entries]
 
     def log_entries(self) -> list[LogEntry]:
         """This run's messages with level, task name and timestamp."""
-        return list(self._log_entries)
+        return [LogEntry(*entry) for entry in self._log_entries]
 
     def print_log_messages(self) -> None:
         """Print this run's messages to the real stdout."""
-        for entry in self._log_entries:
+        for entry in (LogEntry(*e) for e in self._log_entries):
             _console_line(entry.level, self.flow_name, entry.task_name, entry.text)
 
     def durations(self) -> dict[str, Any]:

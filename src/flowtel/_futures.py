@@ -7,15 +7,17 @@ span and its messages belong to its own run.
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import concurrent.futures
 import contextvars
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from ._context import current_flow
+
+if TYPE_CHECKING:
+    import asyncio
 
 R = TypeVar("R")
 
@@ -115,6 +117,8 @@ class TaskRunFuture(Generic[R]):
         self._future.add_done_callback(lambda _: fn(self))
 
     def __await__(self) -> Any:
+        import asyncio
+
         if self._async_task is not None:
             return self._async_task.__await__()
         return asyncio.wrap_future(self._future).__await__()
@@ -123,6 +127,8 @@ class TaskRunFuture(Generic[R]):
         task = self._async_task
         if task is None or self._future.done():
             return
+        import asyncio
+
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
@@ -207,6 +213,8 @@ def submit_sync(
 def submit_async(
     call: Callable[..., Any], task_name: str, args: tuple, kwargs: dict
 ) -> TaskRunFuture:
+    import asyncio
+
     flow = current_flow.get()
     try:
         loop = asyncio.get_running_loop()
@@ -233,6 +241,8 @@ def _call_with(call: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
 
 
 def _run_coroutine(call: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    import asyncio
+
     args, kwargs = _resolved(args, kwargs)
     return asyncio.run(call(*args, **kwargs))
 

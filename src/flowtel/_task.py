@@ -236,6 +236,7 @@ class Task(RunLogging):
             print_sink.reset(self._sink_token)
             _capture.release()
         current_task.reset(self._task_token)
+        self._task_token = None  # a kept Token is one more GC-tracked object per task
         if flow is not None and error is not None:
             flow._count_failed_task()
         return propagate

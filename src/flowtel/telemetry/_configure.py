@@ -7,7 +7,6 @@ import logging
 import os
 import threading
 import warnings
-from collections.abc import Sequence
 from typing import Any
 
 from opentelemetry import _logs, metrics, trace
@@ -219,8 +218,8 @@ class _Exporters:
             from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
         else:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-        return _ReportingSpanExporter(
-            OTLPSpanExporter(**self._kwargs("traces")), self._where("traces"), self.report
+        return _reporting(
+            OTLPSpanExporter(**self._kwargs("traces")), "spans", self._where("traces"), self.report
         )
 
     def logs(self) -> Any:
@@ -228,8 +227,8 @@ class _Exporters:
             from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
         else:
             from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
-        return _ReportingLogExporter(
-            OTLPLogExporter(**self._kwargs("logs")), self._where("logs"), self.report
+        return _reporting(
+            OTLPLogExporter(**self._kwargs("logs")), "log records", self._where("logs"), self.report
         )
 
     def metrics(self) -> Any:
@@ -241,8 +240,9 @@ class _Exporters:
             from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
                 OTLPMetricExporter,
             )
-        return _wrap_metric_exporter(
+        return _reporting(
             OTLPMetricExporter(**self._kwargs("metrics")),
+            "metrics",
             self._where("metrics"),
             self.report,
         )
@@ -298,75 +298,21 @@ class _OutageReport:
             )
 
 
-def _span_exporter_base() -> type:
-    from opentelemetry.sdk.trace.export import SpanExporter
+def _reporting(exporter: Any, signal: str, where: str, report: _OutageReport) -> Any:
+    """``exporter`` with its export() reporting each outcome to ``report``.
 
-    return SpanExporter
-
-
-class _ReportingSpanExporter(_span_exporter_base()):  # type: ignore[misc]
-    def __init__(self, exporter: Any, where: str, report: _OutageReport) -> None:
-        self._exporter = exporter
-        self._where = where
-        self._report = report
-
-    def export(self, spans: Sequence[Any]) -> Any:
-        from opentelemetry.sdk.trace.export import SpanExportResult
-
-        try:
-            result = self._exporter.export(spans)
-        except Exception:
-            result = SpanExportResult.FAILURE
-        self._report.outcome("spans", self._where, result is SpanExportResult.SUCCESS)
-        return result
-
-    def shutdown(self) -> None:
-        self._exporter.shutdown()
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self._exporter.force_flush(timeout_millis)
-
-
-def _log_exporter_base() -> type:
-    from opentelemetry.sdk._logs.export import LogRecordExporter
-
-    return LogRecordExporter
-
-
-class _ReportingLogExporter(_log_exporter_base()):  # type: ignore[misc]
-    def __init__(self, exporter: Any, where: str, report: _OutageReport) -> None:
-        self._exporter = exporter
-        self._where = where
-        self._report = report
-
-    def export(self, batch: Sequence[Any]) -> Any:
-        from opentelemetry.sdk._logs.export import LogRecordExportResult
-
-        try:
-            result = self._exporter.export(batch)
-        except Exception:
-            result = LogRecordExportResult.FAILURE
-        self._report.outcome("log records", self._where, result is LogRecordExportResult.SUCCESS)
-        return result
-
-    def shutdown(self) -> None:
-        self._exporter.shutdown()
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return getattr(self._exporter, "force_flush", lambda *_: True)(timeout_millis)
-
-
-def _wrap_metric_exporter(exporter: Any, where: str, report: _OutageReport) -> Any:
-    from opentelemetry.sdk.metrics.export import MetricExportResult
-
+    The wrapper is set on the instance, so the exporter keeps its class and everything the
+    SDK reads from it (the temporality preferences of a metric exporter, for one).
+    """
     export = exporter.export
 
-    def reporting_export(metrics_data: Any, timeout_millis: float = 10_000, **kwargs: Any) -> Any:
+    def reporting_export(*args: Any, **kwargs: Any) -> Any:
         try:
-            result = export(metrics_data, timeout_millis=timeout_millis, **kwargs)
+            result = export(*args, **kwargs)
         except Exception:
-            result = MetricExportResult.FAILURE
-        report.outcome("metrics", where, result is MetricExportResult.SUCCESS)
+            report.outcome(signal, where, False)
+            raise
+        report.outcome(signal, where, getattr(result, "name", "") == "SUCCESS")
         return result
 
     exporter.export = reporting_export
