@@ -567,3 +567,37 @@ def test_one_thousand_mapped_tasks_on_eight_workers(flowtel_telemetry, events):
     assert {"completed"} == {t.status for t in run.executed_tasks}
     runs = flowtel_telemetry.metric_points("flowtel.task.runs")
     assert [1000] == [p.value for p in runs]
+
+
+def test_cancelling_an_async_flow_cancels_the_tasks_it_submitted():
+    """A cancelled async flow run cancels its still-running submitted tasks instead of waiting."""
+    seen = []
+
+    @task
+    async def slow_child():
+        try:
+            await asyncio.sleep(5)
+            seen.append("finished")
+        except asyncio.CancelledError:
+            seen.append("cancelled")
+            raise
+
+    @flow
+    async def parent():
+        slow_child.submit()
+        await asyncio.sleep(5)
+
+    async def main():
+        run = parent()
+        running = asyncio.ensure_future(run.execute_async())
+        await asyncio.sleep(0.05)
+        running.cancel()
+        started = time.perf_counter()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+        return run, time.perf_counter() - started
+
+    run, waited = asyncio.run(main())
+    assert ["cancelled"] == seen
+    assert "cancelled" == run.flow_status
+    assert waited < 2

@@ -178,7 +178,7 @@ class Flow(RunLogging):
             else:
                 value = await self._attempts_async(info, self._options)
         except BaseException as error:
-            await self._await_pending()
+            await self._await_pending(stop=not isinstance(error, Exception))
             if self._end(None, error):
                 raise
             return self
@@ -215,14 +215,14 @@ class Flow(RunLogging):
             )
             telemetry.run_named(self, self.flow_run_name)
 
-    async def _await_pending(self) -> None:
+    async def _await_pending(self, stop: bool = False) -> None:
         pending = [f._async_task for f in self._pending_futures if f._async_task is not None]
         if not pending:
             return
         import asyncio
 
-        if self._timed_out:
-            # A run that timed out stops its submitted work instead of waiting for it.
+        if stop or self._timed_out:
+            # A run that was cancelled or timed out stops its submitted work, not waits for it.
             for async_task in pending:
                 async_task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
