@@ -103,11 +103,23 @@ class TaskRunFuture(Generic[R]):
 
     def result(self, timeout: float | None = None) -> R:
         self._check_not_loop_thread()
-        return self._future.result(timeout)
+        try:
+            return self._future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            if self._future.done():  # the task itself raised TimeoutError
+                raise
+            raise self._still_running(timeout) from None
 
     def exception(self, timeout: float | None = None) -> BaseException | None:
         self._check_not_loop_thread()
-        return self._future.exception(timeout)
+        try:
+            return self._future.exception(timeout)
+        except concurrent.futures.TimeoutError:
+            raise self._still_running(timeout) from None
+
+    def _still_running(self, timeout: float | None) -> TimeoutError:
+        # The builtin TimeoutError on every Python (3.10's concurrent.futures has its own).
+        return TimeoutError(f"task {self.task_name!r} still running after {timeout} s")
 
     def wait(self, timeout: float | None = None) -> None:
         self._check_not_loop_thread()
@@ -182,8 +194,14 @@ def as_completed(
 ) -> Iterator[TaskRunFuture]:
     """Yield futures as they finish (TimeoutError if ``timeout`` passes first)."""
     by_inner = _by_inner(futures)
-    for inner in concurrent.futures.as_completed(list(by_inner), timeout=timeout):
-        yield by_inner[inner]
+    try:
+        for inner in concurrent.futures.as_completed(list(by_inner), timeout=timeout):
+            yield by_inner[inner]
+    except concurrent.futures.TimeoutError:
+        pending = sum(not inner.done() for inner in by_inner)
+        raise TimeoutError(
+            f"{pending} of {len(by_inner)} futures unfinished after {timeout} s"
+        ) from None
 
 
 def _by_inner(futures: Iterable[TaskRunFuture]) -> dict[concurrent.futures.Future, TaskRunFuture]:
