@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import time
 from typing import TYPE_CHECKING, Any
 
 from ._events import Flow_Run__Event, Flow_Run__Event_Data, Flow_Run__Event_Type, flow_events
@@ -129,7 +128,3 @@ def emit_event(
         task_run_id=task.task_id if task is not None else "",
     )
     flow_events.raise_event(Flow_Run__Event(event_type=event_type, event_data=event_data))
-
-
-def now() -> float:
-    return time.perf_counter()

@@ -423,7 +423,3 @@ def shutdown(timeout_millis: int = 10_000) -> None:
                 "flowtel: shutting down %s failed", type(provider).__name__, exc_info=True
             )
     atexit.unregister(shutdown)
-
-
-def is_configured() -> bool:
-    return _State.configured
