@@ -59,8 +59,8 @@ class LogEntry:
 class RunLogging:
     """The ``log_*`` verbs and print capture, shared by Flow and Task.
 
-    Subclasses provide ``_log_flow`` (the Flow whose log receives messages, or None) and
-    ``_log_task`` (the Task the message comes from, or None).
+    Subclasses provide ``_log_target()``: the Flow whose log receives their messages (or
+    None) and the Task the messages come from (or None).
     """
 
     _print_buffer = ""

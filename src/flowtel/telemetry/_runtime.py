@@ -24,6 +24,7 @@ from opentelemetry._logs import SeverityNumber
 from opentelemetry.metrics import _internal as _metrics_internal
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from .._run import error_text
 from ._attributes import DEFAULT_VALUE_LIMIT, otlp_safe, redact, value_limit
 
 if TYPE_CHECKING:
@@ -269,12 +270,10 @@ def result_of(status: str, error: BaseException | None, timed_out: bool = False)
     return RESULT_CANCELLATION
 
 
-def _record_error(span: Any, error: BaseException, result: str) -> None:
+def _record_error(span: Any, error: BaseException) -> None:
     span.record_exception(error)
     span.set_attribute(ERROR_TYPE, qualified_type(error))
-    message = str(error)
-    description = f"{type(error).__name__}: {message}" if message else type(error).__name__
-    span.set_status(Status(StatusCode.ERROR, description))
+    span.set_status(Status(StatusCode.ERROR, error_text(error)))
 
 
 def _arguments_attribute(info: Any, args: tuple, kwargs: dict) -> str | None:
@@ -346,7 +345,7 @@ def flow_stopped(flow: Flow) -> None:
                     ),
                 )
             if error is not None:
-                _record_error(span, error, result)
+                _record_error(span, error)
             span.end()
         instruments = runtime.instruments()
         if instruments is not None:
@@ -419,7 +418,7 @@ def task_stopped(task: Task) -> None:
                     ),
                 )
             if error is not None:
-                _record_error(span, error, result)
+                _record_error(span, error)
             span.end()
         instruments = runtime.instruments()
         if instruments is not None:
