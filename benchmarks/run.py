@@ -926,6 +926,11 @@ def format_report(report: dict[str, Any], plan: Plan) -> str:
     if found:
         lines.append("")
         lines.append("== targets (issue 5)")
+        if plan.quick:
+            lines.append(
+                "  (quick mode: tiny N and one repetition, so these ratios are noise; "
+                "judge targets on a full run)"
+            )
         for item in found:
             lines.append(
                 f"  {'ok    ' if item['met'] else 'MISSED'} {item['what']}: {item['value']} "
