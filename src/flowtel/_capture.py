@@ -62,7 +62,7 @@ def release() -> None:
             _router = None
 
 
-def _unwrap(stream: TextIO) -> TextIO:
+def _unwrap(stream: Any) -> TextIO:
     while isinstance(stream, _StdoutRouter):
         stream = stream.original
     return stream

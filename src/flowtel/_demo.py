@@ -13,7 +13,8 @@ from ._flow import Flow
 
 
 @task()
-def fetch_orders(count: int, flow_data: dict) -> list[dict[str, Any]]:
+def fetch_orders(count: int, flow_data: dict | None = None) -> list[dict[str, Any]]:
+    assert flow_data is not None  # injected
     orders = [{"id": n, "amount": round(10 + n * 7.5, 2)} for n in range(count)]
     flow_data["orders"] = orders
     print(f"fetched {len(orders)} orders")
@@ -32,7 +33,8 @@ def notify_warehouse(orders: list[dict[str, Any]]) -> None:
 
 
 @task()
-def write_report(total: float, this_flow: Flow) -> str:
+def write_report(total: float, this_flow: Flow | None = None) -> str:
+    assert this_flow is not None  # injected
     this_flow.add_flow_artifact(
         key="report",
         description="Order totals",
@@ -43,13 +45,17 @@ def write_report(total: float, this_flow: Flow) -> str:
 
 
 @flow(flow_name="publish_report")
-def publish_report(report: str, this_flow: Flow) -> str:
+def publish_report(report: str, this_flow: Flow | None = None) -> str:
+    assert this_flow is not None  # injected
     this_flow.log_info(f"publishing {report}")
     return "published"
 
 
 @flow(flow_name="process_orders")
-async def process_orders(count: int, this_flow: Flow, flow_data: dict) -> str:
+async def process_orders(
+    count: int, this_flow: Flow | None = None, flow_data: dict | None = None
+) -> str:
+    assert this_flow is not None and flow_data is not None  # injected
     orders = fetch_orders(count)
     prices = await asyncio.gather(*(price_order(order) for order in orders))
     notify_warehouse(orders)

@@ -222,7 +222,9 @@ def submit_sync(
     flow = current_flow.get()
     runner = flow._task_runner() if flow is not None else _shared_runner
     context = contextvars.copy_context()
-    future = TaskRunFuture(runner.submit(context.run, _call_with, call, args, kwargs), task_name)
+    future: TaskRunFuture = TaskRunFuture(
+        runner.submit(context.run, _call_with, call, args, kwargs), task_name
+    )
     if flow is not None:
         flow._pending_futures.append(future)
     return future

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from . import _capture, _execution
 from ._context import current_flow, current_task, print_sink
@@ -217,7 +217,7 @@ class Task(RunLogging):
         self.duration = time.perf_counter() - self._start
         options = self.definition.options if self.definition is not None else None
         if options is not None and (options.on_failure or options.on_completion):
-            run_hooks(self, options, self.definition.wrapper)
+            run_hooks(self, options, cast(TaskDefinition, self.definition).wrapper)
         telemetry.task_stopped(self)
         if flow_events.event_listeners:
             emit_event(
@@ -236,7 +236,7 @@ class Task(RunLogging):
             print_sink.reset(self._sink_token)
             _capture.release()
         current_task.reset(self._task_token)
-        self._task_token = None  # a kept Token is one more GC-tracked object per task
+        self._task_token = None  # type: ignore[assignment]  # a kept Token is one more GC-tracked object per task
         if flow is not None and error is not None:
             flow._count_failed_task()
         return propagate
@@ -298,9 +298,9 @@ async def run_task_async(task: Task, args: tuple, kwargs: dict) -> Any:
 
 def run_task_with_options(task: Task, args: tuple, kwargs: dict) -> Any:
     """``run_task`` with retries, timeout, run name and print settings."""
-    definition = task.definition
-    options = definition.options  # type: ignore[union-attr]
-    fn = definition.info.fn  # type: ignore[union-attr]
+    definition = cast(TaskDefinition, task.definition)
+    options = cast(RunOptions, definition.options)
+    fn = definition.info.fn
     task._begin(args, kwargs)
     sink_token = _print_setting(task, options)
     try:
@@ -324,9 +324,9 @@ def run_task_with_options(task: Task, args: tuple, kwargs: dict) -> Any:
 
 async def run_task_with_options_async(task: Task, args: tuple, kwargs: dict) -> Any:
     """``run_task_async`` with retries, timeout, run name and print settings."""
-    definition = task.definition
-    options = definition.options  # type: ignore[union-attr]
-    fn = definition.info.fn  # type: ignore[union-attr]
+    definition = cast(TaskDefinition, task.definition)
+    options = cast(RunOptions, definition.options)
+    fn = definition.info.fn
     task._begin(args, kwargs)
     sink_token = _print_setting(task, options)
     try:

@@ -63,7 +63,7 @@ def flow(fn: Any = None, /, **options: Any) -> Any:
 
 def _make_flow(target: Any, options: dict[str, Any]) -> Callable[..., Any]:
     core = _decorators.flow(**options)(target)
-    info = core.flow_info
+    info = core.flow_info  # type: ignore[attr-defined]
 
     if info.is_async:
 
@@ -111,7 +111,7 @@ def task(fn: Any = None, /, **options: Any) -> Any:
 
 def _make_task(target: Any, options: dict[str, Any]) -> Callable[..., Any]:
     core = _decorators.task(**options)(target)
-    definition = core.task_definition
+    definition = core.task_definition  # type: ignore[attr-defined]
     new_call = Task._for_call
 
     if definition.info.is_async:

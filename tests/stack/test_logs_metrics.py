@@ -121,8 +121,17 @@ def test_log_info_reaches_the_loki_endpoint_with_trace_and_run_ids(sent: Sent, s
     run_id = sent.reports["success"]["flow_id"]
 
     def ready(records: list[Record]) -> bool:
-        kinds = {(r.kind, r.attributes.get("cicd.pipeline.run.id")) for r in records}
-        return {("log", run_id), ("span", run_id)} <= kinds
+        # The log record and the flow span travel in separate batches: wait for both.
+        has_log = any(
+            r.kind == "log" and r.attributes.get("cicd.pipeline.run.id") == run_id for r in records
+        )
+        has_flow_span = any(
+            r.kind == "span"
+            and r.fields.get("Name") == "stack_success"
+            and r.attributes.get("cicd.pipeline.run.id") == run_id
+            for r in records
+        )
+        return has_log and has_flow_span
 
     records = wait_for_records(sink, sent.service, ready)
     logs = [r for r in records if r.kind == "log" and r.fields.get("Body") == "computed 6"]

@@ -217,7 +217,7 @@ class _Exporters:
         if self.protocol == "grpc":
             from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
         else:
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter  # type: ignore[assignment]
         return _reporting(
             OTLPSpanExporter(**self._kwargs("traces")), "spans", self._where("traces"), self.report
         )
@@ -226,7 +226,7 @@ class _Exporters:
         if self.protocol == "grpc":
             from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
         else:
-            from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+            from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter  # type: ignore[assignment]
         return _reporting(
             OTLPLogExporter(**self._kwargs("logs")), "log records", self._where("logs"), self.report
         )
@@ -237,7 +237,7 @@ class _Exporters:
                 OTLPMetricExporter,
             )
         else:
-            from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
+            from opentelemetry.exporter.otlp.proto.http.metric_exporter import (  # type: ignore[assignment]
                 OTLPMetricExporter,
             )
         return _reporting(

@@ -17,7 +17,7 @@ import logging
 import os
 import time
 import traceback
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from opentelemetry import _logs, context, metrics, trace
 from opentelemetry._logs import SeverityNumber
@@ -29,7 +29,8 @@ from ._attributes import DEFAULT_VALUE_LIMIT, otlp_safe, redact, value_limit
 
 if TYPE_CHECKING:
     from .._flow import Flow
-    from .._task import Task
+    from .._function_info import FunctionInfo
+    from .._task import Task, TaskDefinition
 
 _internal_logger = logging.getLogger("flowtel.telemetry")
 
@@ -295,7 +296,7 @@ def flow_started(flow: Flow) -> None:
     try:
         tracer = runtime.tracer()
         if tracer is not None:
-            info = flow._info
+            info = cast("FunctionInfo", flow._info)
             attributes: dict[str, Any] = {
                 PIPELINE_NAME: flow.flow_name,
                 PIPELINE_RUN_ID: flow.flow_id,
@@ -367,7 +368,7 @@ def task_started(task: Task, args: tuple = (), kwargs: dict | None = None) -> No
         tracer = runtime.tracer()
         if tracer is None:
             return
-        definition = task.definition
+        definition = cast("TaskDefinition", task.definition)
         info = definition.info
         attributes: dict[str, Any] = {
             TASK_NAME: task.task_name,
