@@ -277,13 +277,14 @@ class Flow(RunLogging):
             if self._fixed_id is None:
                 self.flow_id = new_run_id()
         self._runs += 1
+        # Telemetry first: if it raises (only under the test kit), no run state is set yet.
+        telemetry.flow_started(self)
         self.flow_status = STATUS_RUNNING
         self.started_at = time.time()
         self._flow_token = current_flow.set(self)
         _capture.acquire()
         self._sink_token = print_sink.set(self)
         self._start = time.perf_counter()
-        telemetry.flow_started(self)
         if flow_events.event_listeners:
             emit_event(Flow_Run__Event_Type.FLOW_START, "flow", self, None, {})
         self._message(_DEBUG, "Executing flow run '%s'", (self.flow_id,), None)

@@ -172,6 +172,8 @@ class Task(RunLogging):
 
     def _begin(self, args: tuple = (), kwargs: dict | None = None) -> None:
         flow = self.task_flow
+        # Telemetry first: if it raises (only under the test kit), no run state is set yet.
+        telemetry.task_started(self, args, kwargs)
         self.status = STATUS_RUNNING
         self._task_token = current_task.set(self)
         self._capturing = False
@@ -184,7 +186,6 @@ class Task(RunLogging):
                 _capture.acquire()
                 self._sink_token = print_sink.set(flow)
         self._start = time.perf_counter()
-        telemetry.task_started(self, args, kwargs)
         if flow_events.event_listeners:
             emit_event(Flow_Run__Event_Type.TASK_START, "task", flow, self, {})
         if flow is not None:
