@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 
 import pytest
 from helpers import child_environment
@@ -220,3 +221,66 @@ def test_export_resumes_when_the_endpoint_is_back(outage):
     arrived = receiver.spans_of_run(last["flow_id"])
     assert {"recovery_flow", "work"} == arrived, f"nothing after {len(recoveries)} runs"
     assert True is ("endpoint is back" in [record.body for record in receiver.log_records()])
+
+
+SHORT_SCRIPT = """
+import flowtel
+from flowtel import flow, task
+
+
+@task()
+def work(number):
+    return number * 2
+
+
+@flow()
+def short_flow():
+    return sum(work(number) for number in range(10))
+
+
+flowtel.configure(service_name="short-script")
+print(short_flow().execute().flow_return_value)
+"""
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
+def test_a_short_script_exits_promptly_when_the_endpoint_is_down(protocol):
+    """At exit with the endpoint down, flowtel drops unsent telemetry instead of retrying for
+    the exporter's full timeout (10 s by default), and says so once."""
+    port = closed_port()
+    environment = child_environment(
+        {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}",
+            "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
+        }
+    )
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-c", SHORT_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT_S,
+        env=environment,
+    )
+    elapsed = time.monotonic() - started
+    assert (0, "90") == (result.returncode, result.stdout.strip())
+    assert elapsed < 8, f"exit took {elapsed:.1f} s"
+    assert 1 == result.stderr.count("endpoint unreachable at shutdown"), result.stderr
+
+
+def test_demo_reports_dropped_telemetry_when_the_endpoint_is_down():
+    """`flowtel demo` against a closed port still runs its flows, then says the telemetry was
+    dropped and exits 1."""
+    port = closed_port()
+    environment = child_environment({"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}"})
+    result = subprocess.run(
+        [sys.executable, "-m", "flowtel", "demo"],
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT_S,
+        env=environment,
+    )
+    lines = result.stdout.strip().splitlines()
+    assert 1 == result.returncode
+    assert lines[-3].startswith("process_orders: completed")
+    assert f"could not reach http://127.0.0.1:{port}: the telemetry was dropped" == lines[-1]

@@ -76,7 +76,7 @@ def nightly_sync() -> None:
 
 
 def run_demo(service_name: str, runs: int, out: TextIO) -> int:
-    from .telemetry._configure import configure, shutdown
+    from .telemetry._configure import configure, endpoint_unreachable, shutdown
 
     configure(service_name=service_name)
     endpoint = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -84,11 +84,15 @@ def run_demo(service_name: str, runs: int, out: TextIO) -> int:
         orders = process_orders(5).execute()
         failed = nightly_sync().execute()
     shutdown()
+    unreachable = endpoint_unreachable()
     out.write(
         f"\nprocess_orders: {orders.flow_status} ({orders.flow_return_value}), "
         f"{len(orders.executed_tasks)} tasks, {orders.failed_tasks} tolerated failure\n"
         f"nightly_sync:   {failed.flow_status} ({failed.flow_error!r})\n"
     )
+    if endpoint and unreachable:
+        out.write(f"could not reach {endpoint}: the telemetry was dropped\n")
+        return 1
     if endpoint:
         out.write(f"telemetry sent to {endpoint} as service '{service_name}'\n")
     return 0

@@ -7,6 +7,7 @@ import logging
 import os
 import threading
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import _logs, metrics, trace
@@ -38,6 +39,9 @@ class _State:
     tracer_provider: Any = None
     logger_provider: Any = None
     meter_provider: Any = None
+    exporters: _Exporters | None = None
+    # Kept after shutdown() so callers can still ask whether the endpoint was reachable.
+    report: _OutageReport | None = None
 
 
 def configure(
@@ -114,6 +118,8 @@ def configure(
         _State.settings = settings
         resource = _resource(service_name, resource_attributes)
         exporters = _Exporters(endpoint, protocol, headers) if has_endpoint else None
+        _State.exporters = exporters
+        _State.report = exporters.report if exporters is not None else None
         _install_tracing(resource, exporters, console)
         if exporters is not None:
             _install_logs(resource, exporters)
@@ -254,15 +260,26 @@ class _OutageFilter(logging.Filter):
     def __init__(self) -> None:
         super().__init__()
         self.last_error = ""
+        self.on_error: Callable[[], None] | None = None
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno >= logging.WARNING:
-            try:
-                self.last_error = record.getMessage()
-            except Exception:
-                self.last_error = str(record.msg)
+            if self.on_error is None:
+                self.last_error = _message_of(record)
+            else:
+                # Shutting down: keep the error that stopped the exporters, not their
+                # "aborting" messages that follow.
+                self.last_error = self.last_error or _message_of(record)
+                self.on_error()
             return False
         return True
+
+
+def _message_of(record: logging.LogRecord) -> str:
+    try:
+        return record.getMessage()
+    except Exception:
+        return str(record.msg)
 
 
 class _OutageReport:
@@ -276,6 +293,11 @@ class _OutageReport:
         self.filter = outage_filter
         self.lock = threading.Lock()
         self.failing: dict[str, set[str]] = {}
+        self.exporters: list[Any] = []
+
+    def any_failing(self) -> bool:
+        with self.lock:
+            return any(self.failing.values())
 
     def outcome(self, signal: str, where: str, succeeded: bool) -> None:
         with self.lock:
@@ -305,6 +327,7 @@ def _reporting(exporter: Any, signal: str, where: str, report: _OutageReport) ->
     SDK reads from it (the temporality preferences of a metric exporter, for one).
     """
     export = exporter.export
+    report.exporters.append(exporter)
 
     def reporting_export(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -387,6 +410,31 @@ def _install_metrics(resource: Any, exporters: _Exporters, interval_ms: int | No
     _State.meter_provider = provider
 
 
+class _Abort:
+    """Shuts down every OTLP exporter once; unsent telemetry is dropped."""
+
+    def __init__(self, report: _OutageReport) -> None:
+        self.report = report
+        self.done = False
+
+    def __call__(self) -> None:
+        if self.done:
+            return
+        self.done = True
+        _logger.warning("flowtel: endpoint unreachable at shutdown; unsent telemetry is dropped")
+        for exporter in self.report.exporters:
+            try:
+                exporter.shutdown()
+            except Exception:
+                pass
+
+
+def endpoint_unreachable() -> bool:
+    """True while (or, after shutdown(), if at the end) flowtel's OTLP exports were failing."""
+    report = _State.report
+    return report is not None and report.any_failing()
+
+
 def force_flush(timeout_millis: int = 10_000) -> bool:
     """Hand everything buffered to the exporters of the providers flowtel installed.
 
@@ -408,6 +456,16 @@ def shutdown(timeout_millis: int = 10_000) -> None:
     with _State.lock:
         providers = (_State.tracer_provider, _State.logger_provider, _State.meter_provider)
         _State.tracer_provider = _State.logger_provider = _State.meter_provider = None
+        exporters, _State.exporters = _State.exporters, None
+    if exporters is not None:
+        # If the endpoint is down (already, or at the final flush's first failed attempt),
+        # stop the exporters so the flush fails at once instead of retrying until the
+        # exporter timeout and holding up the program's exit.
+        abort = _Abort(exporters.report)
+        exporters.report.filter.last_error = ""
+        exporters.report.filter.on_error = abort
+        if exporters.report.any_failing():
+            abort()
     for provider in providers:
         if provider is None:
             continue
