@@ -174,3 +174,30 @@ def test_default_stream_is_the_real_stdout_not_the_runs_log(flowtel_telemetry, c
 def test_format_duration(nanoseconds, text):
     """Durations read as µs below 1 ms, ms below 1 s, else seconds."""
     assert text == format_duration(nanoseconds)
+
+
+class GoneReader(io.StringIO):
+    """A stdout whose reader has gone away (`flowtel demo | head`)."""
+
+    def __init__(self):
+        super().__init__()
+        self.attempts = 0
+
+    def write(self, text):
+        self.attempts += 1
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_closed_pipe_stops_the_trees_without_a_telemetry_error(flowtel_telemetry):
+    """When stdout's reader is gone, the processor stops printing; runs and telemetry go on."""
+    stream = GoneReader()
+    flowtel_telemetry.tracer_provider.add_span_processor(ConsoleTreeProcessor(lambda: stream))
+
+    @flow()
+    def printed_flow():
+        return fetch()
+
+    runs = [printed_flow().execute() for _ in range(3)]
+    assert [3, 3, 3] == [run.flow_return_value for run in runs]
+    assert 1 == stream.attempts
+    assert 3 == len(flowtel_telemetry.spans_named("printed_flow"))

@@ -27,5 +27,10 @@ def main(argv: list[str] | None = None) -> int:
         service_name = (
             arguments.service_name or os.environ.get("OTEL_SERVICE_NAME") or "flowtel-demo"
         )
-        return run_demo(service_name=service_name, runs=arguments.runs, out=sys.stdout)
+        try:
+            return run_demo(service_name=service_name, runs=arguments.runs, out=sys.stdout)
+        except BrokenPipeError:
+            # stdout's reader went away (`flowtel demo | head`): exit quietly like other CLIs.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
     return 2  # pragma: no cover - argparse rejects other commands

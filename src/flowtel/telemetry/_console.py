@@ -95,6 +95,7 @@ class ConsoleTreeProcessor(SpanProcessor):
         self._stream = stream or _capture.console
         self._lock = threading.Lock()
         self._traces: dict[int, list[ReadableSpan]] = {}
+        self._closed = False
 
     def on_start(self, span: Any, parent_context: Any = None) -> None:
         pass
@@ -114,10 +115,17 @@ class ConsoleTreeProcessor(SpanProcessor):
             if len(mine) < len(spans):
                 kept = {id(s) for s in mine}
                 self._traces[trace_id] = [s for s in spans if id(s) not in kept]
+        if self._closed:
+            return
         text = render_tree(mine)
-        stream = self._stream()
-        stream.write(text + "\n")
-        stream.flush()
+        try:
+            stream = self._stream()
+            stream.write(text + "\n")
+            stream.flush()
+        except (BrokenPipeError, ValueError):
+            # The reader went away (`flowtel demo | head`) or the stream was closed: stop
+            # printing trees rather than report every later one as a telemetry error.
+            self._closed = True
 
     def shutdown(self) -> None:
         with self._lock:
