@@ -271,3 +271,22 @@ def test_messages_are_exported_even_when_the_run_keeps_no_memory_log(flowtel_tel
 
     run = no_memory_flow().execute()
     assert ([], ["still exported"]) == (run.log_messages(), flowtel_telemetry.log_bodies())
+
+
+def test_messages_reach_a_logger_provider_installed_without_a_tracer_provider():
+    """With only a logger provider (no tracing), messages still become OTel log records."""
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+
+    from flowtel.telemetry._runtime import RUNTIME
+
+    exporter = InMemoryLogRecordExporter()
+    provider = LoggerProvider()
+    provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+    RUNTIME.use_providers(None, provider, None)
+    try:
+        levels_flow().execute()
+    finally:
+        RUNTIME.use_providers()
+    bodies = [record.log_record.body for record in exporter.get_finished_logs()]
+    assert ["info line", "warning line", "error line", "critical line"] == bodies

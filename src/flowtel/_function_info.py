@@ -61,12 +61,17 @@ class FunctionInfo:
         return kwargs
 
 
+def unknown_options(options: dict[str, Any], valid: tuple[str, ...]) -> str:
+    """The keywords in ``options`` that are not ``valid``, quoted and comma-separated."""
+    return ", ".join(repr(name) for name in options if name not in valid)
+
+
 def check_options(decorator: str, options: dict[str, Any], valid: tuple[str, ...]) -> None:
     """Raise TypeError for decorator keywords that do not exist, naming the valid ones."""
-    unknown = [name for name in options if name not in valid]
+    unknown = unknown_options(options, valid)
     if unknown:
         raise TypeError(
-            f"@{decorator}() got unknown keyword argument(s) {', '.join(map(repr, unknown))}; "
+            f"@{decorator}() got unknown keyword argument(s) {unknown}; "
             f"valid keywords are: {', '.join(valid)}"
         )
 

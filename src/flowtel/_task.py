@@ -90,6 +90,7 @@ class Task(RunLogging):
     _kwargs: dict = {}
     _task_id: str | None = None
     _data: dict[str, Any] | None = None
+    _capturing = False
 
     def _init_call(self, definition: TaskDefinition | None, flow: Flow | None) -> None:
         self.definition = definition
@@ -176,7 +177,6 @@ class Task(RunLogging):
         telemetry.task_started(self, args, kwargs)
         self.status = STATUS_RUNNING
         self._task_token = current_task.set(self)
-        self._capturing = False
         if flow is not None:
             if flow.flow_config.add_task_to_self:
                 flow.executed_tasks.append(self)

@@ -15,6 +15,7 @@ from typing import Any
 
 from . import _decorators
 from ._context import current_flow
+from ._function_info import unknown_options
 from ._futures import TaskRunFuture, ThreadPoolTaskRunner, as_completed, unmapped, wait
 from ._options import COMMON_OPTIONS, FLOW_ONLY_OPTIONS, TASK_ONLY_OPTIONS
 from ._run_logger import get_run_logger
@@ -44,10 +45,10 @@ TASK_KEYWORDS = (*COMMON_OPTIONS, *TASK_ONLY_OPTIONS)
 
 
 def _check(kind: str, options: dict[str, Any], valid: tuple[str, ...]) -> None:
-    unknown = [name for name in options if name not in valid]
+    unknown = unknown_options(options, valid)
     if unknown:
         raise TypeError(
-            f"flowtel.prefect.{kind}() does not support {', '.join(map(repr, unknown))}; "
+            f"flowtel.prefect.{kind}() does not support {unknown}; "
             f"supported keywords: {', '.join(valid)} (see the README's Prefect table)"
         )
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import _logs, metrics, trace
+from opentelemetry.metrics._internal import _ProxyMeterProvider
 
 from ._runtime import RUNTIME
 
@@ -342,10 +343,17 @@ def _reporting(exporter: Any, signal: str, where: str, report: _OutageReport) ->
     return exporter
 
 
-def _someone_else_set(current: Any, proxy_type: type | str) -> bool:
-    if isinstance(proxy_type, str):
-        return type(current).__name__ != proxy_type
-    return not isinstance(current, proxy_type)
+def _kept_app_provider(current: Any, proxy_type: type, kind: str) -> bool:
+    """True (after a warning) when someone else installed the global ``kind`` provider."""
+    if isinstance(current, proxy_type):
+        return False
+    warnings.warn(
+        f"flowtel.configure(): a {kind} provider is already installed "
+        f"({type(current).__name__}); flowtel emits through it and adds no exporters to it",
+        RuntimeWarning,
+        stacklevel=4,
+    )
+    return True
 
 
 def _install_tracing(resource: Any, exporters: _Exporters | None, console: bool) -> None:
@@ -354,14 +362,7 @@ def _install_tracing(resource: Any, exporters: _Exporters | None, console: bool)
 
     from ._console import ConsoleTreeProcessor
 
-    current = trace.get_tracer_provider()
-    if _someone_else_set(current, trace.ProxyTracerProvider):
-        warnings.warn(
-            f"flowtel.configure(): a tracer provider is already installed "
-            f"({type(current).__name__}); flowtel emits through it and adds no exporters",
-            RuntimeWarning,
-            stacklevel=3,
-        )
+    if _kept_app_provider(trace.get_tracer_provider(), trace.ProxyTracerProvider, "tracer"):
         return
     provider = TracerProvider(resource=resource, shutdown_on_exit=False)
     if exporters is not None:
@@ -376,14 +377,9 @@ def _install_logs(resource: Any, exporters: _Exporters) -> None:
     from opentelemetry.sdk._logs import LoggerProvider
     from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 
-    current = _logs.get_logger_provider()
-    if _someone_else_set(current, _logs._internal.ProxyLoggerProvider):
-        warnings.warn(
-            f"flowtel.configure(): a logger provider is already installed "
-            f"({type(current).__name__}); flowtel emits through it",
-            RuntimeWarning,
-            stacklevel=3,
-        )
+    if _kept_app_provider(
+        _logs.get_logger_provider(), _logs._internal.ProxyLoggerProvider, "logger"
+    ):
         return
     provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
     provider.add_log_record_processor(BatchLogRecordProcessor(exporters.logs()))
@@ -395,14 +391,7 @@ def _install_metrics(resource: Any, exporters: _Exporters, interval_ms: int | No
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
-    current = metrics.get_meter_provider()
-    if _someone_else_set(current, "_ProxyMeterProvider"):
-        warnings.warn(
-            f"flowtel.configure(): a meter provider is already installed "
-            f"({type(current).__name__}); flowtel records through it",
-            RuntimeWarning,
-            stacklevel=3,
-        )
+    if _kept_app_provider(metrics.get_meter_provider(), _ProxyMeterProvider, "meter"):
         return
     reader = PeriodicExportingMetricReader(exporters.metrics(), export_interval_millis=interval_ms)
     provider = MeterProvider(resource=resource, metric_readers=[reader], shutdown_on_exit=False)

@@ -213,7 +213,7 @@ class Runtime:
             provider = getattr(_metrics_internal, "_METER_PROVIDER", None)
             if provider is None and _ENV_PROVIDERS:
                 provider = metrics.get_meter_provider()
-        if provider is None or type(provider).__name__ == "_ProxyMeterProvider":
+        if provider is None or isinstance(provider, _metrics_internal._ProxyMeterProvider):
             return None
         instruments = self._instruments = _Instruments(
             provider.get_meter(INSTRUMENTATION_NAME, _version())
@@ -260,7 +260,7 @@ def _version() -> str:
 # -- results ---------------------------------------------------------------------------
 
 
-def result_of(status: str, error: BaseException | None, timed_out: bool = False) -> str:
+def result_of(error: BaseException | None, timed_out: bool = False) -> str:
     """The telemetry result name for a run's final status."""
     if error is None:
         return RESULT_SUCCESS
@@ -325,7 +325,7 @@ def flow_stopped(flow: Flow) -> None:
     runtime = RUNTIME
     try:
         error = flow.flow_error
-        result = result_of(flow.flow_status, error, getattr(flow, "_timed_out", False))
+        result = result_of(error, flow._timed_out)
         span = flow._span
         if span is not None:
             context.detach(flow._span_token)
@@ -399,7 +399,7 @@ def task_stopped(task: Task) -> None:
     runtime = RUNTIME
     try:
         error = task.task_error
-        result = result_of(task.status, error, getattr(task, "_timed_out", False))
+        result = result_of(error, task._timed_out)
         span = task._span
         if span is not None:
             context.detach(task._span_token)
@@ -442,6 +442,9 @@ def message(flow: Flow, task: Task | None, level: int, text: str) -> None:
     """A flow message at or above the export level: span event + OTel log record."""
     runtime = RUNTIME
     try:
+        logger = runtime.logger()
+        if logger is None and runtime.tracer() is None:
+            return  # no SDK: nothing would record it
         span = trace.get_current_span()
         log_context = None
         if not span.is_recording():
@@ -462,7 +465,6 @@ def message(flow: Flow, task: Task | None, level: int, text: str) -> None:
                 MESSAGE_EVENT,
                 {"message": text, "log.severity": name, **attributes},
             )
-        logger = runtime.logger()
         if logger is not None:
             logger.emit(
                 timestamp=time.time_ns(),
