@@ -10,6 +10,7 @@ from flowtel.telemetry._attributes import (
     DEFAULT_VALUE_LIMIT,
     REDACTED,
     is_secret_key,
+    mask_url_credentials,
     otlp_safe,
     redact,
     value_limit,
@@ -231,3 +232,19 @@ def test_redact_survives_very_deep_nesting():
     for _ in range(2000):
         deep = {"next": deep}
     assert dict is type(redact(deep))
+
+
+def test_mask_url_credentials_hides_passwords_in_urls():
+    """The password of a user:password@ URL is masked; user, host and other text stay."""
+    text = "could not reach http://user:s3cret@collector:4318/v1/traces (and postgres://a:b@db/x)"
+    expected = (
+        "could not reach http://user:[REDACTED]@collector:4318/v1/traces"
+        " (and postgres://a:[REDACTED]@db/x)"
+    )
+    assert expected == mask_url_credentials(text)
+
+
+def test_mask_url_credentials_leaves_urls_without_passwords():
+    """URLs without a password, and e-mail addresses, are left as they are."""
+    text = "http://collector:4318 grpc://token@host admin@example.com"
+    assert text == mask_url_credentials(text)

@@ -41,6 +41,8 @@ _SECRET_WORDS = frozenset(
     }
 )
 _WORD_BOUNDARY = re.compile(r"[^a-z0-9]+")
+# scheme://user:password@host -> the password part; the user name is kept to say whose it was.
+_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)[^/\s@]*(?=@)")
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
@@ -114,3 +116,10 @@ def redact(value: Any, depth: int = 0) -> Any:
     if isinstance(value, (list, tuple)):
         return [redact(item, depth + 1) for item in value]
     return value
+
+
+def mask_url_credentials(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@host`` URL replaced."""
+    if "@" not in text:
+        return text
+    return _URL_PASSWORD.sub(lambda match: match["head"] + REDACTED, text)
