@@ -108,7 +108,7 @@ def test_otlp_safe_circular_structure_falls_back_to_repr():
 
 def test_otlp_safe_never_raises_for_a_raising_repr():
     """An object whose repr raises gives a placeholder naming its type, not an exception."""
-    assert "<unrepresentable BadRepr>" == otlp_safe(BadRepr(), 1000)
+    assert "<unrepresentable BadRepr: repr() raised RuntimeError>" == otlp_safe(BadRepr(), 1000)
 
 
 def test_otlp_safe_never_raises_for_a_raising_repr_inside_a_structure():

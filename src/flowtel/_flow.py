@@ -27,11 +27,13 @@ from ._run import (
     RunLogging,
     emit_event,
     error_text,
+    format_message,
     new_run_id,
     plain_text,
 )
 from ._state import State
 from .telemetry import _runtime as telemetry
+from .telemetry._attributes import text_of
 
 if TYPE_CHECKING:
     from ._task import Task
@@ -298,7 +300,7 @@ class Flow(RunLogging):
             self.flow_status = STATUS_COMPLETED
             self.flow_return_value = value
             if value is not None:
-                self.add_flow_result(key=FLOW_RETURN_VALUE_KEY, description=f"{value}")
+                self.add_flow_result(key=FLOW_RETURN_VALUE_KEY, description=text_of(value))
                 self._message(_DEBUG, "Flow return value: %s", (value,), None)
             elif config.print_none_return_value:
                 self._message(_INFO, "Flow return value: None", (), None)
@@ -408,11 +410,11 @@ class Flow(RunLogging):
         listeners = flow_events.event_listeners
         if not (exported or listeners or config.log_to_console):
             return
-        text = template % args if args else template
+        text = format_message(template, args)
         if config.log_to_console:
             _console_line(level, self.flow_name, task_name, text)
         if exported:
-            telemetry.message(self, task, level, text)
+            telemetry.message(self, task, level, text, template)
         if listeners:
             emit_event(
                 Flow_Run__Event_Type.FLOW_MESSAGE,

@@ -8,6 +8,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ._events import Flow_Run__Event, Flow_Run__Event_Data, Flow_Run__Event_Type, flow_events
+from .telemetry._attributes import repr_of, text_of
 
 if TYPE_CHECKING:
     from ._flow import Flow
@@ -32,9 +33,25 @@ def plain_text(text: str) -> str:
 
 
 def error_text(error: BaseException) -> str:
-    """``Type: message`` for an exception (just the type when the message is empty)."""
-    message = str(error)
+    """``Type: message`` for an exception (just the type when the message is empty).
+
+    Never raises: an exception whose ``__str__`` raises gets a placeholder message.
+    """
+    message = text_of(error)
     return f"{type(error).__name__}: {message}" if message else type(error).__name__
+
+
+def format_message(template: str, args: tuple) -> str:
+    """``template % args``, never raising: arguments whose ``__str__`` raises get placeholders."""
+    if not args:
+        return template
+    try:
+        return template % args
+    except Exception:
+        try:
+            return template % tuple(text_of(arg) for arg in args)
+        except Exception:
+            return f"{template} {' '.join(repr_of(arg) for arg in args)}"
 
 
 class LogEntry:
@@ -53,7 +70,7 @@ class LogEntry:
 
     @property
     def text(self) -> str:
-        return plain_text(self.template % self.args if self.args else self.template)
+        return plain_text(format_message(self.template, self.args))
 
 
 class RunLogging:

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import _logs, metrics, trace
-from opentelemetry.metrics._internal import _ProxyMeterProvider
 
 from ._runtime import RUNTIME
 
@@ -343,16 +342,33 @@ def _reporting(exporter: Any, signal: str, where: str, report: _OutageReport) ->
     return exporter
 
 
-def _kept_app_provider(current: Any, proxy_type: type, kind: str) -> bool:
-    """True (after a warning) when someone else installed the global ``kind`` provider."""
-    if isinstance(current, proxy_type):
-        return False
+def _warn_kept_app_provider(current: Any, kind: str, stacklevel: int) -> None:
     warnings.warn(
         f"flowtel.configure(): a {kind} provider is already installed "
         f"({type(current).__name__}); flowtel emits through it and adds no exporters to it",
         RuntimeWarning,
-        stacklevel=4,
+        stacklevel=stacklevel,
     )
+
+
+def _kept_app_provider(
+    set_global: Callable[[Any], None], get_global: Callable[[], Any], provider: Any, kind: str
+) -> bool:
+    """Make ``provider`` the global ``kind`` provider; True (after a warning, with ``provider``
+    shut down) when someone else installed one first.
+
+    The logs and metrics APIs tell only by trying (their proxy types are private): a second
+    set is refused.
+    """
+    set_global(provider)
+    current = get_global()
+    if current is provider:
+        return False
+    try:
+        provider.shutdown()
+    except Exception:
+        pass
+    _warn_kept_app_provider(current, kind, stacklevel=5)
     return True
 
 
@@ -362,7 +378,9 @@ def _install_tracing(resource: Any, exporters: _Exporters | None, console: bool)
 
     from ._console import ConsoleTreeProcessor
 
-    if _kept_app_provider(trace.get_tracer_provider(), trace.ProxyTracerProvider, "tracer"):
+    current = trace.get_tracer_provider()
+    if not isinstance(current, trace.ProxyTracerProvider):
+        _warn_kept_app_provider(current, "tracer", stacklevel=4)
         return
     provider = TracerProvider(resource=resource, shutdown_on_exit=False)
     if exporters is not None:
@@ -377,13 +395,12 @@ def _install_logs(resource: Any, exporters: _Exporters) -> None:
     from opentelemetry.sdk._logs import LoggerProvider
     from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 
-    if _kept_app_provider(
-        _logs.get_logger_provider(), _logs._internal.ProxyLoggerProvider, "logger"
-    ):
-        return
     provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
     provider.add_log_record_processor(BatchLogRecordProcessor(exporters.logs()))
-    _logs.set_logger_provider(provider)
+    if _kept_app_provider(
+        _logs.set_logger_provider, _logs.get_logger_provider, provider, "logger"
+    ):
+        return
     _State.logger_provider = provider
 
 
@@ -391,11 +408,10 @@ def _install_metrics(resource: Any, exporters: _Exporters, interval_ms: int | No
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
-    if _kept_app_provider(metrics.get_meter_provider(), _ProxyMeterProvider, "meter"):
-        return
     reader = PeriodicExportingMetricReader(exporters.metrics(), export_interval_millis=interval_ms)
     provider = MeterProvider(resource=resource, metric_readers=[reader], shutdown_on_exit=False)
-    metrics.set_meter_provider(provider)
+    if _kept_app_provider(metrics.set_meter_provider, metrics.get_meter_provider, provider, "meter"):
+        return
     _State.meter_provider = provider
 
 
