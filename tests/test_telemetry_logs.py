@@ -207,9 +207,7 @@ def test_export_level_debug_never_exports_return_values_unless_recorded(flowtel_
         token_flow().execute()
         recorded = flowtel_telemetry.log_bodies()
     finally:
-        flowtel.configure(
-            install_providers=False, export_level="INFO", record_return_values=False
-        )
+        flowtel.configure(install_providers=False, export_level="INFO", record_return_values=False)
     assert True is ("hunter2" in " ".join(local))  # the run's own log keeps the value
     assert [
         "Task return value: [not recorded: record_return_values is off]",

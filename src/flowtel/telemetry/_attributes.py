@@ -145,7 +145,9 @@ def repr_of(value: Any) -> str:
 
 
 def _unprintable(value: Any, verb: str, error: BaseException) -> str:
-    return f"<unrepresentable {type(value).__qualname__}: {verb}() raised {type(error).__qualname__}>"
+    return (
+        f"<unrepresentable {type(value).__qualname__}: {verb}() raised {type(error).__qualname__}>"
+    )
 
 
 # -- attribute values --------------------------------------------------------------------
@@ -286,7 +288,7 @@ def _fields(value: Any) -> Mapping[Any, Any] | None:
     kind = type(value)
     if isinstance(value, tuple):
         names = getattr(kind, "_fields", None)  # a named tuple
-        return dict(zip(names, value)) if isinstance(names, tuple) else None
+        return dict(zip(names, value, strict=False)) if isinstance(names, tuple) else None
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
     attrs_fields = getattr(kind, "__attrs_attrs__", None)

@@ -55,6 +55,8 @@ def configure(
     record_arguments: bool | None = None,
     record_return_values: bool | None = None,
     attribute_value_limit: int | None = None,
+    message_limit: int | None = None,
+    stacktrace_limit: int | None = None,
     resource_attributes: dict[str, Any] | None = None,
     metric_export_interval_ms: int | None = None,
     install_providers: bool = True,
@@ -70,10 +72,16 @@ def configure(
 
     Providers someone else installed (the application, ``opentelemetry-instrument``) are
     kept: flowtel warns and emits through them. Calling configure again only updates the
-    flowtel options (export_level, record_*, attribute_value_limit). Providers flowtel
+    flowtel options (export_level, record_*, the limits). Providers flowtel
     installed are flushed and shut down at exit, or by ``shutdown()``.
+
+    Limits, in characters (a cut value ends with ``…[cut N chars]``):
+    ``attribute_value_limit`` (default 4096; OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT wins),
+    ``message_limit`` for message and log bodies, exception messages and status
+    descriptions (default 8192), ``stacktrace_limit`` (default 16384).
     """
     _apply_options(export_level, record_arguments, record_return_values, attribute_value_limit)
+    _apply_limits(message_limit=message_limit, stacktrace_limit=stacktrace_limit)
     if not install_providers:
         return
     explicit = {
@@ -151,6 +159,15 @@ def _apply_options(
                 f"{attribute_value_limit!r}"
             )
         RUNTIME.attribute_value_limit = attribute_value_limit
+
+
+def _apply_limits(**limits: int | None) -> None:
+    for name, limit in limits.items():
+        if limit is None:
+            continue
+        if type(limit) is not int or limit <= 0:
+            raise ValueError(f"{name} must be a positive int (characters), got {limit!r}")
+        setattr(RUNTIME, name, limit)
 
 
 def _level(level: int | str) -> int:
@@ -397,9 +414,7 @@ def _install_logs(resource: Any, exporters: _Exporters) -> None:
 
     provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
     provider.add_log_record_processor(BatchLogRecordProcessor(exporters.logs()))
-    if _kept_app_provider(
-        _logs.set_logger_provider, _logs.get_logger_provider, provider, "logger"
-    ):
+    if _kept_app_provider(_logs.set_logger_provider, _logs.get_logger_provider, provider, "logger"):
         return
     _State.logger_provider = provider
 
@@ -410,7 +425,9 @@ def _install_metrics(resource: Any, exporters: _Exporters, interval_ms: int | No
 
     reader = PeriodicExportingMetricReader(exporters.metrics(), export_interval_millis=interval_ms)
     provider = MeterProvider(resource=resource, metric_readers=[reader], shutdown_on_exit=False)
-    if _kept_app_provider(metrics.set_meter_provider, metrics.get_meter_provider, provider, "meter"):
+    if _kept_app_provider(
+        metrics.set_meter_provider, metrics.get_meter_provider, provider, "meter"
+    ):
         return
     _State.meter_provider = provider
 
