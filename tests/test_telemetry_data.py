@@ -25,13 +25,16 @@ SURROGATE = "\udcff"  # what os.fsdecode(b"\xff") gives for a file name that is 
 
 
 class Unprintable:
-    """An object whose __str__ and __repr__ both raise."""
+    """An object whose __str__, __repr__ and __bool__ all raise."""
 
     def __str__(self):
         raise RuntimeError("no str")
 
     def __repr__(self):
         raise RuntimeError("no repr")
+
+    def __bool__(self):
+        raise RuntimeError("no truth value")
 
 
 class UnprintableError(Exception):
@@ -291,7 +294,9 @@ def test_an_exception_whose_str_raises_is_recorded_and_re_raised(flowtel_telemet
 @flow()
 def unprintable_values(this_flow: Flow):
     this_flow.log_info(Unprintable())
-    this_flow.add_flow_artifact(key="obj", data=Unprintable(), description="d")
+    this_flow.add_flow_artifact(
+        key="obj", data=Unprintable(), description=Unprintable(), artifact_type=Unprintable()
+    )
     this_flow.add_flow_result(key="res", description=Unprintable())
     return Unprintable()
 
@@ -309,8 +314,12 @@ def test_unprintable_objects_in_messages_artifacts_results_and_return_values(flo
         "<unrepresentable Unprintable: repr() raised RuntimeError>",
         "<unrepresentable Unprintable: repr() raised RuntimeError>",
         "<unrepresentable Unprintable: repr() raised RuntimeError>",
+        "<unrepresentable Unprintable: repr() raised RuntimeError>",
+        "<unrepresentable Unprintable: repr() raised RuntimeError>",
     ) == (
         attributes["flowtel.artifact.obj.data"],
+        attributes["flowtel.artifact.obj.description"],
+        attributes["flowtel.artifact.obj.type"],
         attributes["flowtel.result.res"],
         attributes["flowtel.return_value"],
     )
@@ -447,3 +456,24 @@ def test_failed_run_messages_mask_url_passwords(flowtel_telemetry):
         leaked(flowtel_telemetry),
         span.status.description,
     )
+
+
+def test_async_runs_record_unprintable_errors_too(flowtel_telemetry):
+    """Async tasks and flows: an exception whose __str__ raises is recorded, then re-raised."""
+    import asyncio
+
+    @task()
+    async def async_failure():
+        raise UnprintableError()
+
+    @flow()
+    async def async_unprintable_flow():
+        await async_failure()
+
+    with pytest.raises(UnprintableError):
+        asyncio.run(async_unprintable_flow().execute_async())
+    placeholder = "<unrepresentable UnprintableError: str() raised RuntimeError>"
+    assert [placeholder, placeholder] == [
+        exception_event(flowtel_telemetry.span(name))["exception.message"]
+        for name in ("async_failure", "async_unprintable_flow")
+    ]

@@ -556,6 +556,11 @@ def _returned_text(runtime: Runtime, flow: Flow, task: Task | None) -> str:
     return str(_return_value(runtime, value))
 
 
+def _or_empty(value: Any) -> Any:
+    # Not ``value or ""``: that calls a user object's __bool__ (or __len__), which may raise.
+    return "" if value is None or (type(value) is str and not value) else value
+
+
 def artifact(flow: Flow, artifact_data: dict[str, Any]) -> None:
     span = flow._span
     if span is None:
@@ -567,8 +572,10 @@ def artifact(flow: Flow, artifact_data: dict[str, Any]) -> None:
         safe_key = safe_name(key)
         prefix = f"flowtel.artifact.{safe_key}"
         secret = is_secret_key(key)
-        kind = otlp_safe(artifact_data["type"] or "", limit)
-        description = REDACTED if secret else otlp_safe(artifact_data["description"] or "", limit)
+        kind = otlp_safe(_or_empty(artifact_data["type"]), limit)
+        description = (
+            REDACTED if secret else otlp_safe(_or_empty(artifact_data["description"]), limit)
+        )
         data = REDACTED if secret else otlp_safe(redact(artifact_data["data"]), limit)
         span.set_attribute(f"{prefix}.type", kind)
         span.set_attribute(f"{prefix}.description", description)
@@ -600,7 +607,7 @@ def result(flow: Flow, result_data: dict[str, Any]) -> None:
             description = REDACTED
         else:
             description = otlp_safe(
-                result_data["description"] or "", value_limit(runtime.attribute_value_limit)
+                _or_empty(result_data["description"]), value_limit(runtime.attribute_value_limit)
             )
         safe_key = safe_name(key)
         span.set_attribute(f"flowtel.result.{safe_key}", description)
