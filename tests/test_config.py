@@ -20,6 +20,7 @@ DEFAULTS = {
     "print_none_return_value": False,
     "print_finished_message": False,
     "raise_flow_error": True,
+    "echo_prints": True,
 }
 
 
@@ -44,7 +45,7 @@ def run_with(config: Flow_Run__Config, target=chatty_flow) -> Flow:
 
 
 def test_fields_and_defaults_are_the_seeds():
-    """A default config has exactly the seed's eight fields with the seed's defaults."""
+    """A default config has the seed's eight fields with the seed's defaults, plus echo_prints."""
     assert DEFAULTS == vars(Flow_Run__Config())
 
 
@@ -115,10 +116,17 @@ def test_add_task_to_self_false_records_no_calls_but_runs_them():
     assert {} == run.durations()["flow_tasks"]
 
 
-def test_log_to_console_false_prints_nothing(capsys):
-    """By default a run writes nothing to stdout, its prints included."""
+def test_log_to_console_false_prints_no_log_lines(capsys):
+    """By default a run writes no log lines to stdout: only its own prints, as written."""
     run_with(Flow_Run__Config())
+    assert "flow prints\ntask prints\n" == capsys.readouterr().out
+
+
+def test_echo_prints_false_keeps_prints_off_stdout_but_in_the_run(capsys):
+    """echo_prints=False silences a run's prints on stdout; they are still its messages."""
+    run = run_with(Flow_Run__Config(echo_prints=False))
     assert "" == capsys.readouterr().out
+    assert ["flow prints", "task prints"] == [m for m in run.log_messages() if "prints" in m]
 
 
 def test_log_to_console_writes_each_message_to_the_real_stdout(capsys):
@@ -203,7 +211,7 @@ def test_print_finished_message():
 
 
 def test_logging_enabled_false_switches_every_message_off(events, capsys):
-    """logging_enabled=False: no memory log, no message events, no console, even with those on."""
+    """logging_enabled=False: no memory log, no message events, no log lines; prints still show."""
     config = Flow_Run__Config(logging_enabled=False, log_to_console=True, print_logs=True)
     run = run_with(config)
     assert "task value" == run.flow_return_value
@@ -212,7 +220,7 @@ def test_logging_enabled_false_switches_every_message_off(events, capsys):
     assert [T.FLOW_START, T.TASK_START, T.TASK_STOP, T.FLOW_STOP] == [
         e.event_type for e in events if e.event_type is not T.NEW_RESULT
     ]
-    assert "" == capsys.readouterr().out
+    assert "flow prints\ntask prints\n" == capsys.readouterr().out
 
 
 def test_log_to_memory_false_keeps_no_log_but_still_raises_message_events(events):

@@ -333,8 +333,8 @@ def test_demo_tree_on_a_console_that_cannot_encode_the_glyphs(encoding):
     out = demo.stdout.decode(encoding)
     assert (0, "") == (demo.returncode, demo.stderr.decode())
     lines = normalized(out).splitlines()
-    assert "+ flow process_orders  <d>  [run <id>]" == lines[0]
-    assert "| * artifact 'report' (json): Order totals" == lines[1]
+    assert "+ flow process_orders  <d>  [run <id>]" == lines[1]
+    assert "| * artifact 'report' (json): Order totals" == lines[2]
     assert (
         "|-- x notify_warehouse  <d>  ConnectionError: warehouse API refused 5 orders "
         + ("(demo failure, tolerated)")

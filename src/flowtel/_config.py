@@ -23,6 +23,7 @@ class Flow_Run__Config:
     print_none_return_value: bool = False
     print_finished_message: bool = False
     raise_flow_error: bool = True
+    echo_prints: bool = True
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in _FIELD_NAMES and type(value) is not bool:
