@@ -277,6 +277,7 @@ def test_runs_do_not_mutate_a_decorator_config():
     assert before == vars(config)
 
 
+@pytest.mark.filterwarnings("ignore:flow 'plain' was never run:RuntimeWarning")
 def test_default_config_is_not_shared_mutable_state():
     """Flows without a config each get defaults; changing one Flow's config does not touch another's."""
 

@@ -31,6 +31,7 @@ from ._run import (
     plain_text,
 )
 from ._state import State
+from ._unrun import warn_flow_never_ran
 from .telemetry import _runtime as telemetry
 
 if TYPE_CHECKING:
@@ -123,6 +124,8 @@ class Flow(RunLogging):
         self._info = info
         self._options = options
         self._wrapper = wrapper
+        # Only a flow built by a decorated call is easy to forget to execute().
+        self._warn_if_never_run = wrapper is not None
         self._args = args
         self._kwargs = kwargs
         if not self.flow_name:
@@ -277,6 +280,7 @@ class Flow(RunLogging):
             if self._fixed_id is None:
                 self.flow_id = new_run_id()
         self._runs += 1
+        self._warn_if_never_run = False
         # Telemetry first: if it raises (only under the test kit), no run state is set yet.
         telemetry.flow_started(self)
         self.flow_status = STATUS_RUNNING
@@ -372,6 +376,7 @@ class Flow(RunLogging):
     # -- with / async with: make this flow current for tasks called in the block --------
 
     def __enter__(self) -> Flow:
+        self._warn_if_never_run = False  # used as a context for tasks: not forgotten
         self._with_tokens.append(current_flow.set(self))
         return self
 
@@ -502,6 +507,16 @@ class Flow(RunLogging):
 
     def __repr__(self) -> str:
         return f"<Flow {self.flow_name!r} id={self.flow_id} status={self.flow_status}>"
+
+    _warn_if_never_run = False
+
+    def __del__(self) -> None:
+        if self._warn_if_never_run:
+            info = self._info
+            try:
+                warn_flow_never_ran(self.flow_name, info.function_name if info else self.flow_name)
+            except Exception:  # interpreter shutdown, or warnings turned into errors
+                pass
 
 
 def _check_key(verb: str, key: Any) -> None:
