@@ -33,7 +33,7 @@ from ._task import (
     run_task_with_options,
     run_task_with_options_async,
 )
-from ._unrun import AwaitWatch, mark_coroutine_function, running_loop
+from ._unrun import AwaitWatch, mark_coroutine_function
 
 try:
     from typing import ParamSpec
@@ -116,6 +116,9 @@ def _make_task(target: Any, options: dict[str, Any]) -> Callable[..., Any]:
 
         # A def returning the coroutine (not an async def) so that a call made without a
         # running loop, where a missing ``await`` is likely, can be watched at call time.
+        # Imported here, not at flowtel's import: an async task needs asyncio to run anyway.
+        from asyncio.events import _get_running_loop as running_loop
+
         @functools.wraps(target)
         def async_task_call(*args: Any, **kwargs: Any) -> Any:
             if running_loop() is not None:

@@ -9,7 +9,6 @@ silently. Both warnings are RuntimeWarnings raised when the object is collected 
 from __future__ import annotations
 
 import inspect
-import sys
 import warnings
 import weakref
 from typing import Any
@@ -24,12 +23,6 @@ def warn_flow_never_ran(flow_name: str, function_name: str) -> None:
         RuntimeWarning,
         stacklevel=3,
     )
-
-
-def running_loop() -> Any:
-    """The event loop running in this thread, or None (without importing asyncio)."""
-    asyncio = sys.modules.get("asyncio")
-    return asyncio._get_running_loop() if asyncio is not None else None
 
 
 class AwaitWatch:
