@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 
 import pytest
-from helpers import message_text, messages
+from helpers import child_environment, message_text, messages
 
 from flowtel import Flow, Flow_Run__Config, Flow_Run__Event_Type, flow, task
 
@@ -289,3 +291,25 @@ def test_default_config_is_not_shared_mutable_state():
     first.flow_config.print_logs = True
     assert DEFAULTS == vars(second.flow_config)
     assert DEFAULTS == vars(Flow_Run__Config())
+
+
+def test_log_to_console_on_a_console_without_the_characters_escapes_them():
+    """log_to_console on an ascii console escapes what it cannot show; the run completes."""
+    script = (
+        "from flowtel import Flow_Run__Config, flow\n"
+        "@flow(flow_config=Flow_Run__Config(log_to_console=True))\n"
+        "def tick(this_flow):\n"
+        "    this_flow.log_info('done \\u2714')\n"
+        "    return 'ok'\n"
+        "print(tick().execute().flow_return_value)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        env=child_environment({"PYTHONIOENCODING": "ascii"}),
+        timeout=60,
+    )
+    assert (b"", b"INFO    tick: done \\u2714\nok\n") == (
+        done.stderr,
+        b"".join(line + b"\n" for line in done.stdout.splitlines() if b"DEBUG" not in line),
+    )

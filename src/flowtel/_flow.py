@@ -527,4 +527,10 @@ def _check_key(verb: str, key: Any) -> None:
 def _console_line(level: int, flow_name: str, task_name: str, text: str) -> None:
     where = f"{flow_name}.{task_name}" if task_name else flow_name
     stream = _capture.console()
-    stream.write(f"{logging.getLevelName(level):<7} {where}: {text}\n")
+    line = f"{logging.getLevelName(level):<7} {where}: {text}\n"
+    try:
+        stream.write(line)
+    except UnicodeEncodeError:
+        # A console that cannot show some character (cp1252, ascii): escape it, do not fail.
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        stream.write(line.encode(encoding, "backslashreplace").decode(encoding))
