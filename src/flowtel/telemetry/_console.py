@@ -1,4 +1,4 @@
-"""The embedded default exporter: each finished root run printed as a tree."""
+"""The embedded default exporter: each finished root run printed as a tree on the console."""
 
 from __future__ import annotations
 
@@ -210,7 +210,10 @@ class ConsoleTreeProcessor(SpanProcessor):
     """Prints each finished root run (a span with no local parent) with all its spans.
 
     Called synchronously by the SDK when spans end; it only buffers and, at a root's end,
-    writes one block of text. Traces above 10,000 buffered spans are dropped.
+    writes one block of text, styled for the stream at that moment (``style_for``): ASCII
+    when its encoding lacks the glyphs, colour on a terminal. A character the stream still
+    cannot encode is written escaped; only a closed stream or pipe stops the printing.
+    Traces above 10,000 buffered spans are dropped.
     """
 
     def __init__(self, stream: Callable[[], TextIO] | None = None) -> None:
