@@ -313,3 +313,10 @@ def test_log_to_console_on_a_console_without_the_characters_escapes_them():
         done.stderr,
         b"".join(line + b"\n" for line in done.stdout.splitlines() if b"DEBUG" not in line),
     )
+
+
+def test_print_finished_message_prints_nothing_by_itself(capsys):
+    """print_finished_message=True only adds a log message; stdout shows just the run's prints."""
+    run = run_with(Flow_Run__Config(print_finished_message=True))
+    assert "flow prints\ntask prints\n" == capsys.readouterr().out
+    assert f"Finished flow run '{run.flow_id}'" == run.log_messages()[-1]
