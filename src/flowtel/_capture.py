@@ -2,11 +2,11 @@
 
 While at least one run captures, ``sys.stdout`` is a router that sends text written in a
 capturing context to that run and everything else to the stdout it replaced. Captured text
-is also echoed to that stdout unless the run's config turns ``echo_prints`` off (or shows
-it already, as a ``log_to_console`` line): adding ``@flow`` must not hide a program's output. When the
-last capturing run ends the original stdout is put back (unless someone replaced the
-router meanwhile, in which case theirs is left alone). A router idle while nobody captures
-passes everything through, and the next run's start or end removes it.
+is also echoed to that stdout unless the run's config turns ``echo_prints`` off (or shows it
+already, as a ``log_to_console`` line): adding ``@flow`` must not hide a program's output.
+When the last capturing run ends the original stdout is put back (unless someone replaced
+the router meanwhile, in which case theirs is left alone). A router idle while nobody
+captures passes everything through, and the next run's start or end removes it.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -551,8 +552,11 @@ class Flow(RunLogging):
             info = self._info
             try:
                 warn_flow_never_ran(self.flow_name, info.function_name if info else self.flow_name)
-            except Exception:  # interpreter shutdown, or warnings turned into errors
-                pass
+            except Exception:
+                # Warnings turned into errors are reported by Python's unraisable hook, as
+                # for a coroutine never awaited; at interpreter shutdown there is no one to tell.
+                if not sys.is_finalizing():
+                    raise
 
 
 def _check_key(verb: str, key: Any) -> None:
