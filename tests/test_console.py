@@ -335,17 +335,23 @@ def test_demo_tree_on_a_console_that_cannot_encode_the_glyphs(encoding):
     lines = normalized(out).splitlines()
     assert "+ flow process_orders  <d>  [run <id>]" == lines[1]
     assert "| * artifact 'report' (json): Order totals" == lines[2]
-    assert (
-        "|-- x notify_warehouse  <d>  ConnectionError: warehouse API refused 5 orders "
-        + ("(demo failure, tolerated)")
-        in lines
-    )
+    notify = "|-- x notify_warehouse  <d>  ConnectionError: warehouse API refused 5 orders"
+    load = "`-- x load_config  <d>  FileNotFoundError: no such config: /etc/demo/sync.toml"
+    assert f"{notify} (demo failure, tolerated)" in lines
     assert "`-- + flow publish_report  <d>  [run <id>]" in lines
-    assert (
-        "`-- x load_config  <d>  FileNotFoundError: no such config: /etc/demo/sync.toml "
-        + ("(demo failure)")
-        in lines
-    )
+    assert f"{load} (demo failure)" in lines
+
+
+def test_the_ascii_tree_is_the_unicode_tree_with_other_glyphs(flowtel_telemetry):
+    """TreeStyle(ascii=True) draws exactly the same tree, glyph for glyph."""
+    report().execute()
+    glyphs = {"✔": "+", "✘": "x", "├── ": "|-- ", "└── ": "`-- ", "│": "|", "•": "-", "◆": "*"}
+    unicode_tree = render_tree(flowtel_telemetry.spans)
+    for glyph, ascii_glyph in {**glyphs, "★": "=", "µs": "us"}.items():
+        unicode_tree = unicode_tree.replace(glyph, ascii_glyph)
+    ascii_tree = render_tree(flowtel_telemetry.spans, TreeStyle(ascii=True))
+    assert unicode_tree == ascii_tree
+    assert True is ascii_tree.isascii()
 
 
 def test_an_unencodable_name_is_escaped_and_later_trees_still_print(flowtel_telemetry):
