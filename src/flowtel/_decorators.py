@@ -80,7 +80,8 @@ def task(fn: Any = None, /, **options: Any) -> Any:
     Prefect's keywords too (name, description, tags, retries, retry_delay_seconds,
     retry_jitter_factor, timeout_seconds, log_prints, on_failure, on_completion,
     task_run_name). The call runs at once and returns the function's value (an
-    ``async def`` task returns a coroutine to await); ``fn.submit(...)`` and
+    ``async def`` task returns a coroutine to await, and warns if that coroutine is
+    dropped unstarted after a call made outside a running event loop); ``fn.submit(...)`` and
     ``fn.map(...)`` run calls concurrently and return futures. Parameters named
     ``this_task``, ``this_flow``, ``task_data`` or ``flow_data`` that the caller does not
     pass are injected.

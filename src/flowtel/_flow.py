@@ -52,7 +52,8 @@ class Flow(RunLogging):
 
     Build one with a ``@flow`` function call (or ``Flow(...).setup(target, ...)``), then
     ``execute()`` it. A Flow runs one run at a time; executing it again starts a new run
-    with a new ``flow_id`` (unless ``flow_id`` was fixed) and fresh run state.
+    with a new ``flow_id`` (unless ``flow_id`` was fixed) and fresh run state. A Flow built
+    by a decorated call and collected without ever running raises a RuntimeWarning.
     """
 
     def __init__(
