@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from opentelemetry.trace import StatusCode
 
 from flowtel.osbot.actions.Flow__Stats__Collector import FLOW__ERROR_MESSAGE__TASK_FAILED
@@ -89,3 +94,17 @@ def test_pipeline_is_exported_as_a_span_tree_with_messages_and_logs(flowtel_tele
     assert "Task 'notify' failed: ConnectionError: mail server down" in bodies
     loading = [e for e in children[0].events if e.name == "flowtel.message"]
     assert ["loading https://feed.example/rss"] == [e.attributes["message"] for e in loading]
+
+
+def test_flowtel_core_does_not_import_flowtel_osbot():
+    """Importing flowtel and running a flow loads no flowtel.osbot module."""
+    code = (
+        "import sys, flowtel\n"
+        "flowtel.flow(lambda: 1)().execute()\n"
+        "print(sorted(m for m in sys.modules if m.startswith('flowtel.osbot')))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert (0, "[]") == (result.returncode, result.stdout.strip())
