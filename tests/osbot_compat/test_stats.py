@@ -115,3 +115,26 @@ def test_flow_stats_json_round_trips():
     rebuilt = Schema__Flow__Stats.from_json(collector.json())
     assert collector.stats == rebuilt
     assert S.COMPLETED is rebuilt.tasks_stats["t1"].status
+
+
+def test_flow_stats_include_submitted_tasks_the_run_waited_for():
+    """A task a sync flow submitted and did not wait for is in its stats (the run waits for it)."""
+    import time
+
+    from flowtel.osbot.decorators.flow import flow
+    from flowtel.osbot.decorators.task import task
+
+    @task()
+    def slow():
+        time.sleep(0.2)
+        return "late"
+
+    @flow()
+    def pipeline():
+        slow.submit()
+
+    run = pipeline().execute()
+    assert (1, Schema__Flow__Status.COMPLETED) == (
+        run.flow_stats.stats.total_tasks,
+        run.flow_stats.stats.status,
+    )

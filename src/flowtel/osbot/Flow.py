@@ -147,18 +147,19 @@ class Flow(_CoreFlow):
             )
 
     def _end(self, value: Any, error: BaseException | None) -> bool:
-        self.flow_stats.end(error)
-        record = self._flow_record
-        if error is None:
-            record.set_return_value(value)
-            record.set_completed()
-        else:
-            record.set_error(error)
         self._ending = True
         try:
             propagate = super()._end(value, error)
         finally:
             self._ending = False
+            # After flowtel's end of run, which waits for the run's submitted tasks.
+            self.flow_stats.end(error)
+            record = self._flow_record
+            if error is None:
+                record.set_return_value(value)
+                record.set_completed()
+            else:
+                record.set_error(error)
         if self.flow_config.log_to_memory:
             self.captured_exec_logs = self.log_messages()
         # OSBot-Utils raises the return-value result after the final messages.

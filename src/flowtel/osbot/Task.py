@@ -28,13 +28,15 @@ TASK__RANDOM_ID__PREFIX = "task_id__"
 _DEBUG = logging.DEBUG
 
 
-def flow_on_stack(frame: FrameType | None) -> _CoreFlow | None:
-    """The first Flow held in a local variable of ``frame`` or of its callers, else None.
+def flow_on_stack(depth: int) -> _CoreFlow | None:
+    """The first Flow in the local variables of the frame ``depth`` calls above the caller,
+    or of the frames that called it; None when there is none.
 
-    OSBot-Utils' way of finding a task's flow. It is the slow path: flowtel.osbot uses it
-    only when no flow is current (no running flow, no ``with flow:``); flowtel's core never
-    does.
+    OSBot-Utils' way of finding a task's flow, and flowtel's only frame walking. It is the
+    slow path: flowtel.osbot uses it only when no flow is current (no running flow, no
+    ``with flow:``); flowtel's core never does.
     """
+    frame: FrameType | None = sys._getframe(depth + 1)
     while frame is not None:
         for value in list(frame.f_locals.values()):
             if isinstance(value, _CoreFlow):
@@ -133,7 +135,7 @@ class Task(_CoreTask):
 
     def find_flow(self) -> _CoreFlow | None:
         """The current flow, else this task's flow, else the closest Flow on the call stack."""
-        return current_flow.get() or self.task_flow or flow_on_stack(sys._getframe(1))
+        return current_flow.get() or self.task_flow or flow_on_stack(1)
 
     # -- by hand -----------------------------------------------------------------------------
 
@@ -161,7 +163,7 @@ class Task(_CoreTask):
                 f"Task.{verb}() needs task.task_target set to a function, got "
                 f"{type(target).__name__} {target!r}"
             )
-        found = current_flow.get() or flow_on_stack(sys._getframe(2))
+        found = current_flow.get() or flow_on_stack(2)
         if found is not None:
             self.task_flow = found
         definition = TaskDefinition(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -51,7 +50,7 @@ def _make_task(target: Any, options: dict[str, Any]) -> Callable[..., Any]:
     def new_call(args: tuple, kwargs: dict[str, Any]) -> tuple[Task, dict[str, Any]]:
         flow = current_flow.get()
         if flow is None:
-            flow = flow_on_stack(sys._getframe(2))
+            flow = flow_on_stack(2)
         call = Task._for_call(definition, flow)
         assert isinstance(call, Task)
         call._args, call._kwargs = args, kwargs
