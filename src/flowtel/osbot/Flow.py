@@ -12,7 +12,7 @@ from .._flow import FLOW_RETURN_VALUE_KEY
 from .._flow import Flow as _CoreFlow
 from .._function_info import FunctionInfo
 from .._options import RunOptions
-from .._run import plain_text
+from .._run import format_message, plain_text
 from ._logger import Flow__Logger
 from .actions.Flow__Data import Flow__Data
 from .actions.Flow__Events import flow_events, message_event_data
@@ -244,7 +244,7 @@ class Flow(_CoreFlow):
         super()._message(level, template, args, task)
         if not self.flow_config.logging_enabled:
             return
-        text = template % args if args else template
+        text = format_message(template, args)
         task_id = task.task_id if task is not None else None
         self._flow_record.add_log(level, text, task_id)
         if self._wants_events():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from ..._run import safe_str
 from .._ids import Timestamp_Now
 from ..models.Flow_Run__Event import Flow_Run__Event
 from ..models.Schema__Flow__Artifact import Schema__Flow__Artifact
@@ -34,7 +35,7 @@ class Flow__Data:
     def set_error(self, error: BaseException) -> None:
         self.flow_data.end_time = Timestamp_Now()
         self.flow_data.status = "failed"
-        self.flow_data.error = str(error)
+        self.flow_data.error = safe_str(error)
 
     def set_flow_id(self, flow_id: str) -> None:
         self.flow_data.flow_id = flow_id
@@ -63,7 +64,7 @@ class Flow__Data:
         if record is not None:
             record.end_time = Timestamp_Now()
             record.status = status
-            record.error_message = str(error) if error is not None else None
+            record.error_message = safe_str(error) if error is not None else None
             record.return_value = return_value
 
     def add_event(self, event: Flow_Run__Event) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from ..._run import safe_str
 from .._duration import Duration
 from ..schemas.Schema__Flow__Stats import Schema__Flow__Stats
 from ..schemas.Schema__Flow__Status import Schema__Flow__Status
@@ -57,7 +58,7 @@ class Flow__Stats__Collector:
         stats.failed_tasks = sum(1 for t in tasks if t.status == Schema__Flow__Status.FAILED)
         if flow_error is not None:
             stats.status = status_of(flow_error)
-            stats.error_message = str(flow_error)
+            stats.error_message = safe_str(flow_error)
         elif stats.failed_tasks:
             stats.status = Schema__Flow__Status.FAILED
             stats.error_message = FLOW__ERROR_MESSAGE__TASK_FAILED

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..._run import safe_str
 from .._duration import Duration
 from ..schemas.Schema__Flow__Status import Schema__Flow__Status
 from ..schemas.Schema__Task__Stats import Schema__Task__Stats
@@ -56,7 +57,7 @@ class Task__Stats__Collector:
         stats = self.stats
         stats.duration = self.duration.data()
         stats.status = status_of(task_error)
-        stats.error_message = str(task_error) if task_error is not None else None
+        stats.error_message = safe_str(task_error) if task_error is not None else None
         return self
 
     def json(self) -> dict[str, Any]:
