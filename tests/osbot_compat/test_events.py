@@ -82,3 +82,23 @@ def test_no_event_is_built_without_listeners():
 def test_global_emitter_is_one_flow_events():
     """flow_events is the process-wide Flow_Events flowtel.osbot flows raise events on."""
     assert isinstance(flow_events, Flow_Events)
+
+
+def test_a_listener_running_a_flow_does_not_get_that_flows_events():
+    """Events raised inside a listener skip that listener, and reach the others."""
+    from flowtel.osbot.Flow import Flow
+
+    seen_by_runner: list = []
+    seen_by_other: list = []
+
+    def runner(event):
+        seen_by_runner.append(event.event_type)
+        if event.event_type is T.FLOW_STOP and len(seen_by_runner) < 20:
+            Flow(flow_name="inner").setup(lambda: None).execute()
+
+    flow_events.event_listeners.extend([runner, lambda event: seen_by_other.append(event)])
+    Flow(flow_name="outer").setup(lambda: None).execute()
+    assert [T.FLOW_START, T.FLOW_MESSAGE, T.FLOW_MESSAGE, T.FLOW_STOP] == seen_by_runner
+    assert {"outer", "inner"} == {
+        e.event_data.flow_name for e in seen_by_other if e.event_type is T.FLOW_START
+    }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from ..._context import print_sink
@@ -19,6 +20,8 @@ from ..models.Flow_Run__Event_Type import Flow_Run__Event_Type
 __all__ = ["Flow_Events", "Flow_Run__Event_Type", "flow_events"]
 
 _logger = logging.getLogger("flowtel.osbot.events")
+# The listeners running in this context (thread, asyncio task, or a worker that copied it).
+_delivering: ContextVar[tuple[Any, ...]] = ContextVar("flowtel.osbot.delivering", default=())
 
 Listener = Callable[[Flow_Run__Event], Any]
 
@@ -29,7 +32,8 @@ class Flow_Events:
     ``event_listeners`` is a plain list: append, remove or replace it. Listeners are called
     synchronously, in order, on the thread that raised the event. A listener that raises is
     reported once through ``logging`` (logger ``flowtel.osbot.events``) and otherwise
-    ignored, so the run and the other listeners go on.
+    ignored, so the run and the other listeners go on. Events raised while a listener runs
+    (by a flow it runs, say) are not delivered to that same listener.
     """
 
     def __init__(self) -> None:
@@ -70,12 +74,20 @@ class Flow_Events:
         """Call every listener with ``flow_event``."""
         # A listener's print() goes to the real stdout, not into the run's log.
         token = print_sink.set(None)
+        delivering = _delivering.get()
         try:
             for listener in tuple(self.event_listeners):
+                # A listener that runs a flow would otherwise be called for its events
+                # without end; the other listeners still get them.
+                if delivering and any(listener is busy for busy in delivering):
+                    continue
+                busy_token = _delivering.set((*delivering, listener))
                 try:
                     listener(flow_event)
                 except Exception:
                     self._report(listener)
+                finally:
+                    _delivering.reset(busy_token)
         finally:
             print_sink.reset(token)
 
