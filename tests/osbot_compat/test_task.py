@@ -176,3 +176,12 @@ def test_core_task_find_flow_is_the_current_flow():
     flow = Flow()
     with flow:
         assert flow is flowtel.Task().find_flow()
+
+
+def test_task_flow_given_is_used_when_no_flow_is_current():
+    """Task(task_flow=flow) joins that flow when none is current, even with another on the stack."""
+    given = Flow(flow_name="given")
+    on_stack = Flow(flow_name="on_stack")
+    task = Task(task_target=lambda this_flow=None: this_flow.flow_name, task_flow=given)
+    assert on_stack is not given
+    assert "given" == task.execute__sync()

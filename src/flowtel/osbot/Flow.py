@@ -295,14 +295,14 @@ class Flow(_CoreFlow):
         return Flow_Run__Event_Data(flow_run_id=self.flow_id)
 
     def _wants_events(self) -> bool:
-        return bool(flow_events.event_listeners) or self.flow_config_captures_events()
+        return bool(flow_events.event_listeners) or self._captures_events()
 
-    def flow_config_captures_events(self) -> bool:
+    def _captures_events(self) -> bool:
         return bool(getattr(self.flow_config, "flow_data__capture_events", False))
 
     def _event(self, event_type: Flow_Run__Event_Type, event_data: Flow_Run__Event_Data) -> None:
         event = Flow_Run__Event(event_type=event_type, event_data=event_data)
-        if self.flow_config_captures_events():
+        if self._captures_events():
             self._flow_record.add_event(event)
         if flow_events.event_listeners:
             flow_events.raise_event(event)

@@ -163,9 +163,8 @@ class Task(_CoreTask):
                 f"Task.{verb}() needs task.task_target set to a function, got "
                 f"{type(target).__name__} {target!r}"
             )
-        found = current_flow.get() or flow_on_stack(2)
-        if found is not None:
-            self.task_flow = found
+        # As find_flow(): the current flow, else the one given, else the closest on the stack.
+        self.task_flow = current_flow.get() or self.task_flow or flow_on_stack(2)
         definition = TaskDefinition(
             FunctionInfo(target, TASK_INJECTABLE), self.task_name or None, self.raise_on_error
         )
