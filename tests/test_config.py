@@ -320,3 +320,21 @@ def test_print_finished_message_prints_nothing_by_itself(capsys):
     run = run_with(Flow_Run__Config(print_finished_message=True))
     assert "flow prints\ntask prints\n" == capsys.readouterr().out
     assert f"Finished flow run '{run.flow_id}'" == run.log_messages()[-1]
+
+
+def test_print_none_return_value_logs_a_tasks_none_return_value():
+    """print_none_return_value=True logs 'Task return value: None' for a task returning None."""
+
+    @task
+    def returns_nothing():
+        return None
+
+    def runs_task():
+        returns_nothing()
+
+    quiet = run_with(Flow_Run__Config(), runs_task)
+    loud = run_with(Flow_Run__Config(print_none_return_value=True), runs_task)
+    assert [] == [m for m in quiet.log_messages() if m.startswith("Task return value")]
+    assert ["Task return value: None"] == [
+        m for m in loud.log_messages() if m.startswith("Task return value")
+    ]

@@ -531,3 +531,31 @@ def test_an_async_task_is_still_a_coroutine_function():
         assert True is inspect.iscoroutinefunction(price)
     assert True is inspect.iscoroutine(coroutine := price(1))
     assert 2 == asyncio.run(coroutine)
+
+
+def test_find_flow_returns_the_running_flow_inside_a_task():
+    """Task.find_flow() inside a running task is the flow the task belongs to."""
+
+    @task
+    def finder(this_task=None):
+        return this_task.find_flow()
+
+    @flow
+    def outer():
+        return finder()
+
+    run = outer().execute()
+    assert run is run.flow_return_value
+
+
+def test_find_flow_on_a_task_made_by_hand_returns_the_current_flow():
+    """Task().find_flow() is the current flow (from `with flow:`), and None outside any flow."""
+
+    @flow
+    def holder():
+        return None
+
+    run = holder()
+    assert Task().find_flow() is None
+    with run:
+        assert Task().find_flow() is run

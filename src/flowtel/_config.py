@@ -26,8 +26,9 @@ class Flow_Run__Config:
     logging_enabled          True    master switch: False records no messages at all (no
                                      log, no message events, no span events or log records)
     print_logs               False   after the run, print its whole log to the real stdout
-    print_none_return_value  False   add an INFO message "Flow return value: None" when the
-                                     flow returns None
+    print_none_return_value  False   log None return values too: an INFO message "Flow
+                                     return value: None" for the flow, a DEBUG "Task return
+                                     value: None" for each task returning None
     print_finished_message   False   add a last INFO message "Finished flow run '<id>'" to the
                                      run's log (and telemetry); it prints nothing by itself
     raise_flow_error         True    ``execute()`` re-raises the flow's exception; False
