@@ -122,7 +122,7 @@ def test_otlp_safe_circular_structure_falls_back_to_repr():
 
 def test_otlp_safe_never_raises_for_a_raising_repr():
     """An object whose repr raises gives a placeholder naming its type, not an exception."""
-    assert "<unrepresentable BadRepr: repr() raised RuntimeError>" == otlp_safe(BadRepr(), 1000)
+    assert "<unprintable BadRepr: __repr__ raised RuntimeError>" == otlp_safe(BadRepr(), 1000)
 
 
 def test_otlp_safe_never_raises_for_a_raising_repr_inside_a_structure():
@@ -358,16 +358,14 @@ def test_non_string_input_is_made_a_string():
         safe_text(BadStr("abc"), 10),
         type(safe_text(BadStr("abc"), 10)),
     )
-    assert "<unrepresentable RaisingStr: str() raised RuntimeError>" == safe_text(
-        RaisingStr(), 1000
-    )
+    assert "<unprintable RaisingStr: __str__ raised RuntimeError>" == safe_text(RaisingStr(), 1000)
 
 
 def test_text_of_and_repr_of_never_raise():
     """str()/repr() of objects whose __str__/__repr__ raise give placeholders naming the error."""
     assert (
-        "<unrepresentable RaisingStr: str() raised RuntimeError>",
-        "<unrepresentable RaisingStr: repr() raised ValueError>",
+        "<unprintable RaisingStr: __str__ raised RuntimeError>",
+        "<unprintable RaisingStr: __repr__ raised ValueError>",
     ) == (text_of(RaisingStr()), repr_of(RaisingStr()))
 
 
@@ -432,8 +430,8 @@ def test_exception_whose_str_raises_is_described_not_raised():
         attributes = exception_attributes(error, 500, 5000)
         description = error_description(error, 500)
     assert (
-        "<unrepresentable RaisingStrError: str() raised RuntimeError>",
-        "RaisingStrError: <unrepresentable RaisingStrError: str() raised RuntimeError>",
+        "<unprintable RaisingStrError: __str__ raised RuntimeError>",
+        "RaisingStrError: <unprintable RaisingStrError: __str__ raised RuntimeError>",
     ) == (attributes["exception.message"], description)
     assert True is ("RaisingStrError" in attributes["exception.stacktrace"])
 
@@ -539,4 +537,4 @@ def test_redact_never_raises():
         def __len__(self):
             return 1
 
-    assert "<unrepresentable test_redact_never_raises.<locals>.Broken>" == redact(Broken())
+    assert "<unprintable test_redact_never_raises.<locals>.Broken>" == redact(Broken())

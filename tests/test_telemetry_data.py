@@ -280,7 +280,7 @@ def test_an_exception_whose_str_raises_is_recorded_and_re_raised(flowtel_telemet
     """The user gets their own exception; both spans end with a placeholder message."""
     with pytest.raises(UnprintableError):
         unprintable_flow().execute()
-    placeholder = "<unrepresentable UnprintableError: str() raised RuntimeError>"
+    placeholder = "<unprintable UnprintableError: __str__ raised RuntimeError>"
     for name in ("unprintable_flow", "unprintable_failure"):
         span = flowtel_telemetry.span(name)
         assert (StatusCode.ERROR, f"UnprintableError: {placeholder}", placeholder) == (
@@ -311,11 +311,11 @@ def test_unprintable_objects_in_messages_artifacts_results_and_return_values(flo
     attributes = flowtel_telemetry.span("unprintable_values").attributes
     assert ("completed", "success") == (run.flow_status, attributes["cicd.pipeline.result"])
     assert (
-        "<unrepresentable Unprintable: repr() raised RuntimeError>",
-        "<unrepresentable Unprintable: repr() raised RuntimeError>",
-        "<unrepresentable Unprintable: repr() raised RuntimeError>",
-        "<unrepresentable Unprintable: repr() raised RuntimeError>",
-        "<unrepresentable Unprintable: repr() raised RuntimeError>",
+        "<unprintable Unprintable: __repr__ raised RuntimeError>",
+        "<unprintable Unprintable: __repr__ raised RuntimeError>",
+        "<unprintable Unprintable: __repr__ raised RuntimeError>",
+        "<unprintable Unprintable: __repr__ raised RuntimeError>",
+        "<unprintable Unprintable: __repr__ raised RuntimeError>",
     ) == (
         attributes["flowtel.artifact.obj.data"],
         attributes["flowtel.artifact.obj.description"],
@@ -323,7 +323,7 @@ def test_unprintable_objects_in_messages_artifacts_results_and_return_values(flo
         attributes["flowtel.result.res"],
         attributes["flowtel.return_value"],
     )
-    assert ["<unrepresentable Unprintable: str() raised RuntimeError>"] == (
+    assert ["<unprintable Unprintable: __str__ raised RuntimeError>"] == (
         flowtel_telemetry.log_bodies()
     )
 
@@ -472,7 +472,7 @@ def test_async_runs_record_unprintable_errors_too(flowtel_telemetry):
 
     with pytest.raises(UnprintableError):
         asyncio.run(async_unprintable_flow().execute_async())
-    placeholder = "<unrepresentable UnprintableError: str() raised RuntimeError>"
+    placeholder = "<unprintable UnprintableError: __str__ raised RuntimeError>"
     assert [placeholder, placeholder] == [
         exception_event(flowtel_telemetry.span(name))["exception.message"]
         for name in ("async_failure", "async_unprintable_flow")

@@ -8,7 +8,6 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ._events import Flow_Run__Event, Flow_Run__Event_Data, Flow_Run__Event_Type, flow_events
-from .telemetry._attributes import repr_of, text_of
 
 if TYPE_CHECKING:
     from ._flow import Flow
@@ -32,26 +31,36 @@ def plain_text(text: str) -> str:
     return _ANSI.sub("", text) if "\x1b" in text else text
 
 
-def error_text(error: BaseException) -> str:
-    """``Type: message`` for an exception (just the type when the message is empty).
+def safe_str(value: Any) -> str:
+    """``str(value)``, or a stand-in naming the type when its ``__str__`` raises.
 
-    Never raises: an exception whose ``__str__`` raises gets a placeholder message.
+    User objects reach flowtel's own messages (return values, exceptions); one whose
+    ``__str__`` is broken must not stop a run from being closed and recorded.
     """
-    message = text_of(error)
-    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+    try:
+        return value if type(value) is str else str(value)
+    except Exception as error:
+        return f"<unprintable {type(value).__qualname__}: __str__ raised {type(error).__name__}>"
 
 
 def format_message(template: str, args: tuple) -> str:
-    """``template % args``, never raising: arguments whose ``__str__`` raises get placeholders."""
+    """``template % args`` that never raises (see ``safe_str``)."""
     if not args:
         return template
     try:
         return template % args
     except Exception:
+        texts = tuple(safe_str(arg) for arg in args)
         try:
-            return template % tuple(text_of(arg) for arg in args)
-        except Exception:
-            return f"{template} {' '.join(repr_of(arg) for arg in args)}"
+            return template % texts
+        except Exception:  # a template that does not fit its arguments
+            return " ".join((template, *texts))
+
+
+def error_text(error: BaseException) -> str:
+    """``Type: message`` for an exception (just the type when the message is empty)."""
+    message = safe_str(error)
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
 class LogEntry:
@@ -108,7 +117,7 @@ class RunLogging:
     def _log(self, level: int, message: Any, args: tuple = ()) -> None:
         flow, task = self._log_target()
         if flow is not None:
-            flow._message(level, message if type(message) is str else text_of(message), args, task)
+            flow._message(level, safe_str(message), args, task)
 
     def _capture_print(self, text: str) -> None:
         buffered = self._print_buffer + text

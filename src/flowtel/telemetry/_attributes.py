@@ -132,7 +132,7 @@ def text_of(value: Any) -> str:
         text = str(value)
         return text if type(text) is str else str.__str__(text)
     except Exception as error:
-        return _unprintable(value, "str", error)
+        return _unprintable(value, "__str__", error)
 
 
 def repr_of(value: Any) -> str:
@@ -141,13 +141,12 @@ def repr_of(value: Any) -> str:
         text = repr(value)
         return text if type(text) is str else str.__str__(text)
     except Exception as error:
-        return _unprintable(value, "repr", error)
+        return _unprintable(value, "__repr__", error)
 
 
-def _unprintable(value: Any, verb: str, error: BaseException) -> str:
-    return (
-        f"<unrepresentable {type(value).__qualname__}: {verb}() raised {type(error).__qualname__}>"
-    )
+def _unprintable(value: Any, method: str, error: BaseException) -> str:
+    # The same stand-in as the engine's messages (flowtel._run.safe_str).
+    return f"<unprintable {type(value).__qualname__}: {method} raised {type(error).__name__}>"
 
 
 # -- attribute values --------------------------------------------------------------------
@@ -175,7 +174,7 @@ def otlp_safe(value: Any, limit: int) -> str | bool | int | float:
             return safe_text(text, limit)
         return safe_text(repr_of(value), limit)
     except Exception:
-        return safe_text(f"<unrepresentable {type(value).__qualname__}>", limit)
+        return safe_text(f"<unprintable {type(value).__qualname__}>", limit)
 
 
 def safe_attributes(attributes: Mapping[str, Any], limit: int) -> dict[str, Any]:
@@ -260,7 +259,7 @@ def redact(value: Any, depth: int = 0) -> Any:
     try:
         return _redact(value, depth)
     except Exception:
-        return f"<unrepresentable {type(value).__qualname__}>"
+        return f"<unprintable {type(value).__qualname__}>"
 
 
 def _redact(value: Any, depth: int) -> Any:

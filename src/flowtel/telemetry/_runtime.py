@@ -313,14 +313,13 @@ def result_of(error: BaseException | None, timed_out: bool = False) -> str:
 def _record_error(runtime: Runtime, span: Any, error: BaseException) -> None:
     # Not span.record_exception(): its texts are unbounded and may hold lone surrogates,
     # which make the OTLP encoder drop the whole batch.
-    span.add_event(
-        EXCEPTION_EVENT,
-        exception_attributes(
-            error,
-            runtime.event_limit(runtime.message_limit),
-            runtime.event_limit(runtime.stacktrace_limit),
-        ),
+    attributes = exception_attributes(
+        error,
+        runtime.event_limit(runtime.message_limit),
+        runtime.event_limit(runtime.stacktrace_limit),
     )
+    attributes["exception.escaped"] = "False"
+    span.add_event(EXCEPTION_EVENT, attributes)
     span.set_attribute(ERROR_TYPE, qualified_type(error))
     span.set_status(Status(StatusCode.ERROR, error_description(error, runtime.message_limit)))
 
@@ -329,7 +328,10 @@ def _arguments_attribute(info: Any, args: tuple, kwargs: dict) -> str | None:
     signature = info.signature
     if signature is None:
         return None
-    bound = signature.bind_partial(*args, **kwargs).arguments
+    try:
+        bound = signature.bind_partial(*args, **kwargs).arguments
+    except TypeError:  # the call itself fails with this TypeError; its span is still recorded
+        return None
     bound.pop("self", None)
     for name in ("this_flow", "this_task", "flow_data", "task_data"):
         bound.pop(name, None)
