@@ -82,6 +82,7 @@ names = st.one_of(st.text(characters, min_size=1, max_size=30), long_text)
 
 
 def nested(depth, leaf):
+    """``leaf`` nested ``depth`` levels deep in alternating lists and secret-keyed dicts."""
     value = leaf
     for level in range(depth):
         value = [value] if level % 2 else {"password": leaf, "next": value}
@@ -220,6 +221,7 @@ def healthy_flow(count):
 
 
 def received_span_ids(receiver):
+    """The ids of every span the receiver decoded so far."""
     return {span.span_id for span in receiver.spans()}
 
 

@@ -234,3 +234,24 @@ def test_providers_installed_after_flowtel_started_are_used(tmp_path):
         "logs": ["step ran"],
         "runs": ["flowtel.flow.runs", "flowtel.task.runs"],
     } == outcome
+
+
+def test_a_running_flow_looks_the_tracer_provider_up_once(monkeypatch):
+    """The API getter (an environment read while no provider is set) runs at flow start only."""
+    from opentelemetry import trace
+
+    calls = []
+    real_getter = trace.get_tracer_provider
+
+    def counting_getter():
+        calls.append(1)
+        return real_getter()
+
+    monkeypatch.setattr(trace, "get_tracer_provider", counting_getter)
+
+    @flow
+    def fifty_tasks():
+        return [add_one(number) for number in range(50)]
+
+    fifty_tasks().execute()
+    assert 1 == len(calls)

@@ -195,6 +195,7 @@ def shouting_failure(size):
 
 
 def exception_event(span):
+    """The attributes of the one exception event of ``span``."""
     (event,) = [event for event in span.events if event.name == "exception"]
     return event.attributes
 
@@ -360,6 +361,7 @@ SECRETS = [f"hunter{number}" for number in range(2, 12)] + ["tok-1"]
 
 
 def leaked(captured):
+    """The planted secrets that appear anywhere in the captured telemetry."""
     return sorted({s for text in every_string(captured) for s in SECRETS if s in text})
 
 
