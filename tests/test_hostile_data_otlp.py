@@ -96,7 +96,9 @@ values = st.one_of(
     st.builds(nested, st.integers(1, 3_000), short_text),
     st.recursive(
         st.none() | st.integers() | st.floats() | short_text | st.binary(max_size=8),
-        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(short_text, inner, max_size=3),
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=3), st.dictionaries(short_text, inner, max_size=3)
+        ),
         max_leaves=8,
     ),
 )
