@@ -104,7 +104,7 @@ def test_trace_links_between_datasources_point_at_provisioned_uids():
     provisioned = {ds["uid"] for ds in provisioned_datasources()}
     links = {ds["uid"]: referenced_uids(ds.get("jsonData", {})) for ds in provisioned_datasources()}
     assert {
-        "prometheus": {"tempo"},
+        "prometheus": {"tempo", "jaeger"},
         "tempo": {"loki", "prometheus"},
         "jaeger": {"loki", "prometheus"},
         "loki": {"tempo", "jaeger"},
