@@ -235,23 +235,29 @@ def jaeger_api_query(jaeger: Jaeger, link: str) -> str:
     return f"{jaeger.query_url}/api/traces?{parsed.query}"
 
 
+def jaeger_search(jaeger: Jaeger, link: str, timeout: float = 20.0) -> list[dict[str, Any]]:
+    """The traces the Jaeger link finds, waiting up to ``timeout`` for the first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        traces = get_json(jaeger_api_query(jaeger, link))["data"] or []
+        if traces or time.monotonic() > deadline:
+            return traces
+        time.sleep(0.5)
+
+
 def test_the_jaeger_link_finds_the_failing_trace(alert_stack: AlertStack, task_page):
-    """The page's Jaeger search (service, flow, task, error=true) returns the failing run's trace."""
+    """The page's Jaeger search (service, flow, task, failed result) returns the failing run's
+    trace, whose task span is an error span."""
     link = task_page["annotations"]["jaeger_url"]
     params = urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)
     assert {
-        "error": "true",
         "cicd.pipeline.name": "stack_tolerated_flow",
         "cicd.pipeline.task.name": "flaky",
+        "cicd.pipeline.task.run.result": "failure",
     } == json.loads(params["tags"][0])
     assert [SERVICE] == params["service"]
     run_id = alert_stack.reports["tolerated"]["flow_id"]
-    deadline = time.monotonic() + 20
-    while True:
-        traces = get_json(jaeger_api_query(alert_stack.jaeger, link))["data"] or []
-        if traces or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
+    traces = jaeger_search(alert_stack.jaeger, link)
     assert 1 == len(traces), traces
     spans = {span["operationName"]: span for span in traces[0]["spans"]}
     flow_tags = {tag["key"]: tag["value"] for tag in spans["stack_tolerated_flow"]["tags"]}
@@ -297,6 +303,15 @@ def test_the_flow_failure_alert_pages_and_mutes_its_task_alert(alert_stack: Aler
     assert notification is not None, alert_stack.webhook.received()
     ratio = alert_in(notification, alertname="FlowtelFlowFailureRatio", **labels)
     assert "Flow stack_failure fails often" == ratio["annotations"]["summary"]
+    traces = jaeger_search(alert_stack.jaeger, ratio["annotations"]["jaeger_url"])
+    assert [alert_stack.reports["failure"]["flow_id"]] == [
+        tag["value"]
+        for trace in traces
+        for span in trace["spans"]
+        if span["operationName"] == "stack_failure"
+        for tag in span["tags"]
+        if tag["key"] == "cicd.pipeline.run.id"
+    ]
     [explode] = alertmanager_alerts(alert_stack, alertname="FlowtelTaskFailures", **labels)
     assert ("explode", "suppressed", 1) == (
         explode["labels"]["cicd_pipeline_task_name"],
