@@ -127,13 +127,16 @@ def alert_in(notification: dict[str, Any], **labels: str) -> dict[str, Any]:
 def rules_for_tests(directory: Path, jaeger_url: str) -> Path:
     """The shipped rules with the 20s window and the links pointing at the test's Jaeger."""
     [shipped] = sorted((PROMETHEUS_DIR / "rules").glob("*.yml"))
-    text = shipped.read_text()
-    assert 6 == text.count(f"offset {SHIPPED_WINDOW}")
-    assert 2 == text.count(SHIPPED_JAEGER)
-    text = text.replace(f"offset {SHIPPED_WINDOW}", f"offset {TEST_WINDOW}")
-    text = text.replace(SHIPPED_JAEGER, jaeger_url)
+    document = yaml.safe_load(shipped.read_text())
+    rules = [rule for group in document["groups"] for rule in group["rules"]]
+    assert [1, 2] == [rule["expr"].count(f"offset {SHIPPED_WINDOW}") for rule in rules]
+    assert [1, 1] == [rule["annotations"]["jaeger_url"].count(SHIPPED_JAEGER) for rule in rules]
+    for rule in rules:
+        rule["expr"] = rule["expr"].replace(f"offset {SHIPPED_WINDOW}", f"offset {TEST_WINDOW}")
+        annotations = rule["annotations"]
+        annotations["jaeger_url"] = annotations["jaeger_url"].replace(SHIPPED_JAEGER, jaeger_url)
     path = directory / "flowtel-alerts-test.yml"
-    path.write_text(text)
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
     return path
 
 
