@@ -22,6 +22,7 @@ import os
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -567,10 +568,35 @@ class SignalQueue:
         self.stopping = False
         self.closed = False
         self.abandoned = False
-        self.thread = threading.Thread(
-            target=self._run, name=f"flowtel-export-{status.signal}", daemon=True
+        self.internal_error_logged = False
+        self.thread = self._start_thread()
+        if hasattr(os, "register_at_fork"):
+            # A forked child (gunicorn, multiprocessing) has no export thread: start its own,
+            # with an empty queue (the parent exports what it had).
+            reference = weakref.ref(self)
+
+            def restart_in_child() -> None:
+                queue = reference()
+                if queue is not None:
+                    queue._after_fork()
+
+            os.register_at_fork(after_in_child=restart_in_child)
+
+    def _start_thread(self) -> threading.Thread:
+        thread = threading.Thread(
+            target=self._run, name=f"flowtel-export-{self.status.signal}", daemon=True
         )
-        self.thread.start()
+        thread.start()
+        return thread
+
+    def _after_fork(self) -> None:
+        self.lock = threading.Lock()
+        self.wake = threading.Event()
+        self.queue.clear()
+        self.flushes = []
+        self.pending = None
+        if not (self.stopping or self.closed):
+            self.thread = self._start_thread()
 
     # producer side (any thread)
 
@@ -631,7 +657,20 @@ class SignalQueue:
             with self.lock:
                 flushes, self.flushes = self.flushes, []
             stopping = self.stopping
-            ok = self._drain(stopping)
+            try:
+                ok = self._drain(stopping)
+            except Exception:
+                # A bug of flowtel's must not end exporting for the rest of the process: the
+                # batch is dropped (and counted), the error logged once.
+                if not self.internal_error_logged:
+                    self.internal_error_logged = True
+                    _logger.warning(
+                        "flowtel: exporting %s failed", self.status.items, exc_info=True
+                    )
+                with self.lock:
+                    batch, self.pending = self.pending or [], None
+                self.report.dropped(self.status, REJECTED, len(batch))
+                ok = False
             for request in flushes:
                 request.ok = ok
                 request.done.set()
