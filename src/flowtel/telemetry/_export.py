@@ -306,6 +306,7 @@ class Failure:
 _GRPC_CODE = re.compile(r"StatusCode\.([A-Z_]+)")
 _HTTP_CODE = re.compile(r"\bcode: (\d{3})\b")
 _OTEL_RETRY_PHRASE = re.compile(r",? *retrying in [0-9.]+ ?s\.?", re.IGNORECASE)
+_OTEL_TRANSIENT = re.compile(r"Transient error (.+?) encountered while exporting")
 _TRANSIENT_GRPC = {"UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "ABORTED", "CANCELLED"}
 
 
@@ -345,10 +346,14 @@ def classify(signal: str, messages: Iterable[str], error: BaseException | None =
     lowered = text.lower()
     if "connection refused" in lowered or "failed to connect" in lowered:
         return Failure("unreachable", "connection refused")
-    if code == "DEADLINE_EXCEEDED" or "timed out" in lowered or "timeout" in lowered:
+    if code == "DEADLINE_EXCEEDED" or "timed out" in lowered or "readtimeout" in lowered:
         return Failure("unreachable", f"no answer within {_export_timeout_s()} s")
     if code in _TRANSIENT_GRPC or status in (429, 502, 503, 504):
         return Failure("unreachable", f"the endpoint is unavailable ({label})")
+    transient = _OTEL_TRANSIENT.search(text)
+    if transient is not None:
+        reason = mask_url_credentials(transient.group(1))
+        return Failure("unreachable", f"the endpoint is unavailable ({reason})")
     if "shutdown" in lowered and not grpc_codes and not http_codes:
         return Failure("unreachable", "export interrupted at shutdown")
     last = [message for message in messages if message.strip()]
@@ -373,7 +378,6 @@ class SignalStatus:
     failure: Failure | None = None
     # The first failure that gave the signal up (refused, auth): kept for the final report.
     given_up: Failure | None = None
-    ever_failed: bool = False
 
     @property
     def host(self) -> str:
@@ -443,7 +447,6 @@ class OutageReport:
         """Record ``failure``; report it unless already reported (or, at shutdown, left to
         the one drop warning)."""
         with self.lock:
-            status.ever_failed = True
             if failure.permanent:
                 first = status.given_up is None
                 status.given_up = status.given_up or failure
