@@ -70,9 +70,9 @@ def configure(
     kept: flowtel warns and emits through them. Calling configure again only updates the
     flowtel options (export_level, record_*, attribute_value_limit). Providers flowtel
     installed are flushed and shut down at exit, by ``shutdown()``, or on SIGTERM (when its
-    disposition is the default; ``handle_sigterm=False`` or FLOWTEL_HANDLE_SIGTERM=0 opts out:
-    the exit status is then 143), all within ``shutdown_timeout_ms`` (default 5000, or
-    FLOWTEL_SHUTDOWN_TIMEOUT_MS).
+    disposition is the default: running flows end as cancelled and the exit status is 143;
+    ``handle_sigterm=False`` or FLOWTEL_HANDLE_SIGTERM=0 opts out), all within
+    ``shutdown_timeout_ms`` (default 5000, or FLOWTEL_SHUTDOWN_TIMEOUT_MS).
     """
     _apply_options(export_level, record_arguments, record_return_values, attribute_value_limit)
     if not install_providers:
