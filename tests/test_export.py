@@ -650,3 +650,38 @@ def test_bad_sigterm_choice_is_an_error_naming_it(monkeypatch):
     monkeypatch.setenv("FLOWTEL_HANDLE_SIGTERM", "maybe")
     with pytest.raises(ValueError, match=r"FLOWTEL_HANDLE_SIGTERM='maybe'"):
         flowtel.configure()
+
+
+FLUSH_CHILD = """
+import json, time
+import flowtel
+from flowtel import flow
+
+
+@flow()
+def flushed_job():
+    return 1
+
+
+flowtel.configure(shutdown_timeout_ms=500)
+flushed_job().execute()
+started = time.monotonic()
+delivered = flowtel.force_flush(1000)
+print(json.dumps({"delivered": delivered, "seconds": time.monotonic() - started}), flush=True)
+"""
+
+
+def test_force_flush_returns_false_within_its_timeout_when_nothing_answers():
+    """force_flush(1000) against an endpoint that never answers returns False after about 1 s
+    (the SDK's own force_flush would wait for the exporter's full timeout)."""
+    with OtlpReceiver("grpc", black_hole=True) as receiver:
+        result = subprocess.run(
+            [sys.executable, "-c", FLUSH_CHILD],
+            capture_output=True,
+            text=True,
+            timeout=CHILD_TIMEOUT_S,
+            env=child_environment({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint}),
+        )
+    report = json.loads(result.stdout)
+    assert (0, False) == (result.returncode, report["delivered"]), result.stderr
+    assert True is (0.9 < report["seconds"] < 2.0), report
