@@ -15,6 +15,7 @@ The headers (HTTP) or metadata (gRPC) of each request are kept in ``headers``.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import socket
 import threading
@@ -95,6 +96,7 @@ class OtlpReceiver:
         self._lock = threading.Lock()
         self._server = None
         self._stopped = threading.Event()
+        self._connections = set()
 
     def _answer_late(self):
         """Hold the request as the mode says: ``delay`` seconds, or until stopped."""
@@ -134,6 +136,16 @@ class OtlpReceiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self):
+                super().setup()
+                with receiver._lock:
+                    receiver._connections.add(self.connection)
+
+            def finish(self):
+                with receiver._lock:
+                    receiver._connections.discard(self.connection)
+                super().finish()
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -231,6 +243,12 @@ class OtlpReceiver:
         else:
             self._server.shutdown()
             self._server.server_close()
+            # Kept-alive connections would go on being served: a stopped receiver is down.
+            with self._lock:
+                connections, self._connections = list(self._connections), set()
+            for connection in connections:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
         self._server = None
 
     # decoded views

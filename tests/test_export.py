@@ -110,13 +110,10 @@ def run_child(config, environment, tmp_path):
 
 def run_children(cases, tmp_path_factory):
     """Run ``(config, environment)`` cases at once; their results in order."""
+    # Temporary directories are made here: pytest's mktemp is not thread-safe.
+    directories = [tmp_path_factory.mktemp("child") for _ in cases]
     with ThreadPoolExecutor(len(cases)) as pool:
-        return list(
-            pool.map(
-                lambda case: run_child(*case, tmp_path_factory.mktemp("child")),
-                cases,
-            )
-        )
+        return list(pool.map(lambda case, path: run_child(*case, path), cases, directories))
 
 
 def flowtel_lines(stderr):
@@ -346,8 +343,14 @@ def flap(protocol, tmp_path):
     receiver = OtlpReceiver(protocol).start()
     script = tmp_path / "flapping_child.py"
     script.write_text(textwrap.dedent(FLAPPING_CHILD), encoding="utf-8")
+    # A 1 s export timeout makes exports fail during the outage (instead of the exporter
+    # retrying through it), so flowtel's own keep-and-retry is what brings the data over.
     environment = otlp_environment(
-        receiver, protocol, OTEL_BSP_SCHEDULE_DELAY="200", OTEL_BLRP_SCHEDULE_DELAY="200"
+        receiver,
+        protocol,
+        OTEL_BSP_SCHEDULE_DELAY="200",
+        OTEL_BLRP_SCHEDULE_DELAY="200",
+        OTEL_EXPORTER_OTLP_TIMEOUT="1",
     )
     child = subprocess.Popen(
         [sys.executable, str(script)],
@@ -387,10 +390,9 @@ def test_flapping_collector_loses_nothing_that_finished_while_it_was_up(tmp_path
     """Collector up, down, up again, over gRPC and HTTP: every span and log record of a flow
     that finished while it was up arrives, and whatever did not arrive is counted in the one
     drop warning (here: nothing, the outage fits in the queue)."""
+    directories = [tmp_path_factory.mktemp("flap") for _ in PROTOCOLS]
     with ThreadPoolExecutor(2) as pool:
-        results = list(
-            pool.map(lambda protocol: flap(protocol, tmp_path_factory.mktemp("flap")), PROTOCOLS)
-        )
+        results = list(pool.map(flap, PROTOCOLS, directories))
     for protocol, result in zip(PROTOCOLS, results, strict=True):
         assert 0 == result.returncode, result.stderr
         receiver = result.receiver
@@ -413,6 +415,8 @@ def test_flapping_collector_loses_nothing_that_finished_while_it_was_up(tmp_path
         assert (protocol, []) == (protocol, [f for f in while_up if f not in logged])
         missing = sum(3 - min(arrived_spans.get(f, 0), 3) for f, _ in result.finished)
         assert (protocol, missing) == (protocol, dropped(result.stderr)[0]), result.stderr
+        outage = [line for line in flowtel_lines(result.stderr) if "cannot export" in line]
+        assert (protocol, 1) == (protocol, len(outage)), result.stderr
 
 
 # --- which exporters, where: the standard variables ------------------------------------------
@@ -586,14 +590,12 @@ def test_standard_variables_end_to_end(tmp_path_factory):
         },
         "console": {"OTEL_TRACES_EXPORTER": "console"},
     }
+    directories = [tmp_path_factory.mktemp("env") for _ in cases]
     with ThreadPoolExecutor(len(cases)) as pool:
         results = dict(
             zip(
                 cases,
-                pool.map(
-                    lambda item: run_env_child(item, tmp_path_factory.mktemp("env")),
-                    cases.values(),
-                ),
+                pool.map(run_env_child, cases.values(), directories),
                 strict=True,
             )
         )

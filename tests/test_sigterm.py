@@ -127,10 +127,11 @@ def terminate(mode, tmp_path, environment=None):
 
 def run_modes(cases, tmp_path_factory):
     """Run ``{label: (mode, environment)}`` at once; ``{label: terminate(...)}``."""
+    # Temporary directories are made here: pytest's mktemp is not thread-safe.
+    directories = [tmp_path_factory.mktemp("sigterm") for _ in cases]
     with ThreadPoolExecutor(len(cases)) as pool:
         results = pool.map(
-            lambda case: terminate(case[0], tmp_path_factory.mktemp("sigterm"), case[1]),
-            cases.values(),
+            lambda case, path: terminate(case[0], path, case[1]), cases.values(), directories
         )
         return dict(zip(cases, results, strict=True))
 
