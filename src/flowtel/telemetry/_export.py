@@ -1006,6 +1006,9 @@ def _shut_down_providers(providers: list[Any], deadline: float) -> None:
         millis = max(int((deadline - time.monotonic()) * 1000), 0)
         try:
             if type(provider).__name__ == "MeterProvider":
+                # Its shutdown exports once more. A force_flush first would export twice, and
+                # the second export, with no new measurements, has no exemplars: the collector's
+                # Prometheus exporter keeps the latest point, so the exemplars would be lost.
                 provider.shutdown(timeout_millis=millis)
             else:
                 provider.shutdown()
