@@ -338,7 +338,7 @@ print(json.dumps(finished), flush=True)
 OUTAGE_S = 3.0
 
 
-def flap(protocol, tmp_path):
+def flap(protocol, tmp_path, queue_size=None):
     """Run the child against a receiver that is up, down for OUTAGE_S, up again."""
     receiver = OtlpReceiver(protocol).start()
     script = tmp_path / "flapping_child.py"
@@ -352,6 +352,10 @@ def flap(protocol, tmp_path):
         OTEL_BLRP_SCHEDULE_DELAY="200",
         OTEL_EXPORTER_OTLP_TIMEOUT="1",
     )
+    if queue_size is not None:
+        environment["OTEL_BSP_MAX_QUEUE_SIZE"] = environment["OTEL_BLRP_MAX_QUEUE_SIZE"] = str(
+            queue_size
+        )
     child = subprocess.Popen(
         [sys.executable, str(script)],
         stdin=subprocess.PIPE,
@@ -386,14 +390,27 @@ def flap(protocol, tmp_path):
     )
 
 
-def test_flapping_collector_loses_nothing_that_finished_while_it_was_up(tmp_path_factory):
+SMALL_QUEUE = 30
+
+
+@pytest.fixture(scope="module")
+def flapped(tmp_path_factory):
+    """The flapping runs, all at once: gRPC and HTTP with the default queues, and HTTP with a
+    queue of SMALL_QUEUE that the outage overflows."""
+    cases = [(protocol, None) for protocol in PROTOCOLS] + [("http/protobuf", SMALL_QUEUE)]
+    directories = [tmp_path_factory.mktemp("flap") for _ in cases]
+    with ThreadPoolExecutor(len(cases)) as pool:
+        results = list(
+            pool.map(lambda case, path: flap(case[0], path, case[1]), cases, directories)
+        )
+    return {"default": results[:2], "small queue": results[2]}
+
+
+def test_flapping_collector_loses_nothing_that_finished_while_it_was_up(flapped):
     """Collector up, down, up again, over gRPC and HTTP: every span and log record of a flow
     that finished while it was up arrives, and whatever did not arrive is counted in the one
     drop warning (here: nothing, the outage fits in the queue)."""
-    directories = [tmp_path_factory.mktemp("flap") for _ in PROTOCOLS]
-    with ThreadPoolExecutor(2) as pool:
-        results = list(pool.map(flap, PROTOCOLS, directories))
-    for protocol, result in zip(PROTOCOLS, results, strict=True):
+    for protocol, result in zip(PROTOCOLS, flapped["default"], strict=True):
         assert 0 == result.returncode, result.stderr
         receiver = result.receiver
         arrived_spans = {}
@@ -687,3 +704,22 @@ def test_force_flush_returns_false_within_its_timeout_when_nothing_answers():
     report = json.loads(result.stdout)
     assert (0, False) == (result.returncode, report["delivered"]), result.stderr
     assert True is (0.9 < report["seconds"] < 2.0), report
+
+
+def test_an_outage_longer_than_the_queue_is_counted_when_export_resumes(flapped):
+    """With a queue of 30, the flapping collector's outage overflows it: flows that finished
+    before the outage all arrive, the recovery line says how many were dropped meanwhile, and
+    the drop warning at exit counts exactly what never arrived."""
+    result = flapped["small queue"]
+    assert 0 == result.returncode, result.stderr
+    arrived = {}
+    for span in result.receiver.spans():
+        run_id = span.attributes.get("cicd.pipeline.run.id")
+        arrived[run_id] = arrived.get(run_id, 0) + 1
+    before = [flow_id for flow_id, ended in result.finished if ended < result.down]
+    assert [] == [flow_id for flow_id in before if arrived.get(flow_id) != 3]
+    recovered = [line for line in flowtel_lines(result.stderr) if "works again" in line]
+    counted = re.search(r"the full queue dropped (\d+) spans and (\d+) log records", recovered[0])
+    assert True is (int(counted[1]) > 0), recovered
+    missing = sum(3 - min(arrived.get(flow_id, 0), 3) for flow_id, _ in result.finished)
+    assert missing == dropped(result.stderr)[0], result.stderr

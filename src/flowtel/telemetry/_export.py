@@ -425,6 +425,8 @@ class OutageReport:
         self.lock = threading.Lock()
         self.statuses: list[SignalStatus] = []
         self._failing: dict[str, set[str]] = {}
+        # Queue-full counts per SignalStatus (by id) when the current outage began.
+        self._outage_start: dict[int, int] = {}
 
     def add(self, status: SignalStatus) -> SignalStatus:
         with self.lock:
@@ -440,8 +442,29 @@ class OutageReport:
             failing = self._failing.setdefault(status.host, set())
             failing.discard(status.signal)
             recovered = not failing
-        if recovered:
+            if recovered:
+                lost = self._queue_full_since_outage(status.host)
+        if not recovered:
+            return
+        if any(lost.values()):
+            # A long-running service learns of the loss now, not only at shutdown.
+            _logger.warning(
+                "flowtel: exporting telemetry to %s works again; while it was unreachable the "
+                "full queue dropped %s",
+                status.host,
+                " and ".join(f"{count} {items}" for items, count in lost.items()),
+            )
+        else:
             _logger.info("flowtel: exporting telemetry to %s works again", status.host)
+
+    def _queue_full_since_outage(self, host: str) -> dict[str, int]:
+        """Queue-full drops of ``host``'s signals since its outage began (under the lock)."""
+        lost: dict[str, int] = {}
+        for other in self.statuses:
+            if other.host == host and other.signal != "metrics":
+                count = other.dropped.get(QUEUE_FULL, 0) - self._outage_start.get(id(other), 0)
+                lost[other.items] = lost.get(other.items, 0) + count
+        return lost
 
     def failed(self, status: SignalStatus, failure: Failure, stopping: bool = False) -> None:
         """Record ``failure``; report it unless already reported (or, at shutdown, left to
@@ -455,6 +478,12 @@ class OutageReport:
                 status.failure = failure
                 failing = self._failing.setdefault(status.host, set())
                 first = first_for_signal and not failing
+                if first:
+                    self._outage_start.update(
+                        (id(other), other.dropped.get(QUEUE_FULL, 0))
+                        for other in self.statuses
+                        if other.host == status.host
+                    )
                 failing.add(status.signal)
             else:
                 first = True
