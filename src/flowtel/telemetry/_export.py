@@ -31,10 +31,13 @@ from ._attributes import mask_url_credentials
 
 __all__ = [
     "DEFAULT_SHUTDOWN_TIMEOUT_MS",
+    "PROTOCOLS",
     "ExportSetup",
+    "Exports",
     "SignalQueue",
     "SignalStatus",
     "resolve_signals",
+    "sdk_disabled",
 ]
 
 _logger = logging.getLogger("flowtel.telemetry")
