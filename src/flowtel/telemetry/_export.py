@@ -182,9 +182,14 @@ def make_exporter(setup: ExportSetup) -> Any:
 
             return ConsoleSpanExporter()
         if signal == "logs":
-            from opentelemetry.sdk._logs.export import ConsoleLogRecordExporter
+            from opentelemetry.sdk._logs import export as log_export
 
-            return ConsoleLogRecordExporter()
+            # Named ConsoleLogExporter in older SDKs.
+            console = (
+                getattr(log_export, "ConsoleLogRecordExporter", None)
+                or log_export.ConsoleLogExporter
+            )
+            return console()
         from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
 
         return ConsoleMetricExporter()
@@ -866,11 +871,13 @@ class _QueueExporter:
         self.queue = queue
 
     def export(self, batch: Any) -> Any:
-        from opentelemetry.sdk._logs.export import LogRecordExportResult
+        from opentelemetry.sdk._logs import export as log_export
 
         for item in batch:
             self.queue.add(item)
-        return LogRecordExportResult.SUCCESS
+        # Named LogExportResult in older SDKs.
+        result = getattr(log_export, "LogRecordExportResult", None) or log_export.LogExportResult
+        return result.SUCCESS
 
     def shutdown(self) -> None:
         pass
