@@ -64,6 +64,11 @@ AFTER_SHUTDOWN = "ended after shutdown"
 _CAUSES = (QUEUE_FULL, REFUSED, REJECTED, UNREACHABLE_AT_SHUTDOWN, DEADLINE, AFTER_SHUTDOWN)
 
 
+def counted(count: int, items: str) -> str:
+    """``count`` with ``items`` ("spans", "log records") in the singular for one."""
+    return f"{count} {items[:-1] if count == 1 else items}"
+
+
 def env(name: str) -> str | None:
     value = os.environ.get(name, "").strip()
     return value or None
@@ -406,12 +411,12 @@ class SignalStatus:
         if self.failure is not None:
             line = f"{self.signal}: could not export to {self.where}: {self.failure.cause}"
         else:
-            line = f"{self.signal}: {self.delivered} {self.items} delivered to {self.where}"
+            line = f"{self.signal}: {counted(self.delivered, self.items)} delivered to {self.where}"
         if lost:
             causes = ", ".join(
                 f"{self.dropped[cause]} {cause}" for cause in _CAUSES if self.dropped.get(cause)
             )
-            line += f"; {lost} {self.items} dropped ({causes})"
+            line += f"; {counted(lost, self.items)} dropped ({causes})"
         return line
 
     @property
@@ -460,7 +465,7 @@ class OutageReport:
                 "flowtel: exporting telemetry to %s works again; while it was unreachable the "
                 "full queue dropped %s",
                 status.host,
-                " and ".join(f"{count} {items}" for items, count in lost.items()),
+                " and ".join(counted(count, items) for items, count in lost.items()),
             )
         else:
             _logger.info("flowtel: exporting telemetry to %s works again", status.host)
@@ -533,11 +538,11 @@ class OutageReport:
         """The one shutdown warning, cause first: how many spans and log records were dropped,
         and why."""
         with self.lock:
-            counted = [status for status in self.statuses if status.signal != "metrics"]
-            if not any(any(status.dropped.values()) for status in counted):
+            signals = [status for status in self.statuses if status.signal != "metrics"]
+            if not any(any(status.dropped.values()) for status in signals):
                 return None
             reasons = []
-            for status in counted:
+            for status in signals:
                 why = status.given_up or status.failure
                 if why is not None and any(status.dropped.values()):
                     reason = f"{status.host}: {why.cause}"
@@ -546,7 +551,7 @@ class OutageReport:
             parts = []
             for items in ("spans", "log records"):
                 dropped: dict[str, int] = {}
-                for status in counted:
+                for status in signals:
                     if status.items == items:
                         for cause, count in status.dropped.items():
                             dropped[cause] = dropped.get(cause, 0) + count
@@ -556,7 +561,7 @@ class OutageReport:
                     for cause in _CAUSES
                     if dropped.get(cause)
                 )
-                parts.append(f"{total} {items}" + (f" ({causes})" if causes else ""))
+                parts.append(counted(total, items) + (f" ({causes})" if causes else ""))
         cause = f"{'; '.join(reasons)}. " if reasons else ""
         return f"flowtel: {cause}Dropped {' and '.join(parts)}"
 
