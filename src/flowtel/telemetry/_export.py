@@ -689,6 +689,10 @@ class SignalQueue:
                 self.queue.clear()
                 self.pending = None
                 self.report.dropped(self.status, DEADLINE, left)
+            elif self.queue:
+                # Ended (in another thread) after the last export had emptied the queue.
+                self.report.dropped(self.status, AFTER_SHUTDOWN, len(self.queue))
+                self.queue.clear()
         # Ends an export still running (its retries, its connection) and frees the exporter.
         _interrupt(self.exporter)
         return finished
