@@ -15,7 +15,7 @@ from __future__ import annotations
 import types
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcLogs
 from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
@@ -227,6 +227,13 @@ def received_span_ids(receiver):
     return {span.span_id for span in receiver.spans()}
 
 
+class MeasuredCase(dict):
+    """A case with a printable repr: hypothesis prints explicit examples, whose values cannot."""
+
+    def __repr__(self):
+        return "<the issue's measured case>"
+
+
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -236,6 +243,23 @@ def received_span_ids(receiver):
         HealthCheck.too_slow,
         HealthCheck.data_too_large,
     ],
+)
+@example(  # the issue's measurements: an 8 MB message, a 10 MB error, undecodable file names
+    case=MeasuredCase(
+        {
+            "flow_name": "ingest-\udcff",
+            "task_name": "read-\udcff",
+            "tag": "t-\udcff",
+            "run_arg": "r-\udcff.csv",
+            "messages": ["L" * 8_000_000, "r-\udcff.csv", Unprintable()],
+            "prints": ["printed r-\udcff.csv"],
+            "artifact": ("file-\udcff", nested(2_000, "\udcff"), "\x00" * 10, "csv"),
+            "result": ("count-\udcff", "\udcff" * 100_000),
+            "returned": {"password": "hunter2", "file": "r-\udcff.csv"},
+            "task_error": ValueError("E" * 10_000_000 + "\udcff"),
+            "flow_error": UnprintableError(),
+        }
+    )
 )
 @given(case=cases)
 def test_every_span_and_log_record_of_hostile_and_healthy_flows_arrives(hostile_settings, case):
