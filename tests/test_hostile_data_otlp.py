@@ -237,7 +237,8 @@ class MeasuredCase(dict):
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
-    derandomize=True,
+    derandomize=True,  # the same examples on every run and machine, no example database
+    database=None,
     suppress_health_check=[
         HealthCheck.function_scoped_fixture,
         HealthCheck.too_slow,
