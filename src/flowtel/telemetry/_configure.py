@@ -59,6 +59,7 @@ def configure(
     resource_attributes: dict[str, Any] | None = None,
     metric_export_interval_ms: int | None = None,
     install_providers: bool = True,
+    flow_start_records: bool | None = None,
 ) -> None:
     """Set up tracer, logger and meter providers for flowtel's telemetry.
 
@@ -73,8 +74,18 @@ def configure(
     kept: flowtel warns and emits through them. Calling configure again only updates the
     flowtel options (export_level, record_*, attribute_value_limit). Providers flowtel
     installed are flushed and shut down at exit, or by ``shutdown()``.
+
+    ``flow_start_records=True`` also emits an INFO log record "flow started" (flow name, run
+    id, and the trace id of its span) as each flow run starts, so a long run can be found
+    before it ends; ``flowtel run`` turns it on.
     """
-    _apply_options(export_level, record_arguments, record_return_values, attribute_value_limit)
+    _apply_options(
+        export_level,
+        record_arguments,
+        record_return_values,
+        attribute_value_limit,
+        flow_start_records,
+    )
     if not install_providers:
         return
     explicit = {
@@ -121,10 +132,19 @@ def configure(
         exporters = _Exporters(endpoint, protocol, headers) if has_endpoint else None
         _State.exporters = exporters
         _State.report = exporters.report if exporters is not None else None
-        _install_tracing(resource, exporters, console)
+        kept: list[str] = []
+        _install_tracing(resource, exporters, console, kept)
         if exporters is not None:
-            _install_logs(resource, exporters)
-            _install_metrics(resource, exporters, metric_export_interval_ms)
+            _install_logs(resource, exporters, kept)
+            _install_metrics(resource, exporters, metric_export_interval_ms, kept)
+        if kept:
+            # One warning for all of them: under opentelemetry-instrument this is expected.
+            warnings.warn(
+                f"flowtel.configure(): {', '.join(kept)} already installed (by the application "
+                "or opentelemetry-instrument); flowtel emits through them and adds no exporters",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         RUNTIME.use_providers()
         atexit.register(shutdown)
 
@@ -134,12 +154,14 @@ def _apply_options(
     record_arguments: bool | None,
     record_return_values: bool | None,
     attribute_value_limit: int | None,
+    flow_start_records: bool | None = None,
 ) -> None:
     if export_level is not None:
         RUNTIME.export_level = _level(export_level)
     for name, value in (
         ("record_arguments", record_arguments),
         ("record_return_values", record_return_values),
+        ("flow_start_records", flow_start_records),
     ):
         if value is not None:
             if type(value) is not bool:
@@ -343,26 +365,23 @@ def _reporting(exporter: Any, signal: str, where: str, report: _OutageReport) ->
     return exporter
 
 
-def _kept_app_provider(current: Any, proxy_type: type, kind: str) -> bool:
-    """True (after a warning) when someone else installed the global ``kind`` provider."""
+def _kept_app_provider(current: Any, proxy_type: type, kind: str, kept: list[str]) -> bool:
+    """True (noted in ``kept``) when someone else installed the global ``kind`` provider."""
     if isinstance(current, proxy_type):
         return False
-    warnings.warn(
-        f"flowtel.configure(): a {kind} provider is already installed "
-        f"({type(current).__name__}); flowtel emits through it and adds no exporters to it",
-        RuntimeWarning,
-        stacklevel=4,
-    )
+    kept.append(f"a {kind} provider ({type(current).__name__})")
     return True
 
 
-def _install_tracing(resource: Any, exporters: _Exporters | None, console: bool) -> None:
+def _install_tracing(
+    resource: Any, exporters: _Exporters | None, console: bool, kept: list[str]
+) -> None:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     from ._console import ConsoleTreeProcessor
 
-    if _kept_app_provider(trace.get_tracer_provider(), trace.ProxyTracerProvider, "tracer"):
+    if _kept_app_provider(trace.get_tracer_provider(), trace.ProxyTracerProvider, "tracer", kept):
         return
     provider = TracerProvider(resource=resource, shutdown_on_exit=False)
     if exporters is not None:
@@ -373,12 +392,12 @@ def _install_tracing(resource: Any, exporters: _Exporters | None, console: bool)
     _State.tracer_provider = provider
 
 
-def _install_logs(resource: Any, exporters: _Exporters) -> None:
+def _install_logs(resource: Any, exporters: _Exporters, kept: list[str]) -> None:
     from opentelemetry.sdk._logs import LoggerProvider
     from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 
     if _kept_app_provider(
-        _logs.get_logger_provider(), _logs._internal.ProxyLoggerProvider, "logger"
+        _logs.get_logger_provider(), _logs._internal.ProxyLoggerProvider, "logger", kept
     ):
         return
     provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
@@ -387,11 +406,13 @@ def _install_logs(resource: Any, exporters: _Exporters) -> None:
     _State.logger_provider = provider
 
 
-def _install_metrics(resource: Any, exporters: _Exporters, interval_ms: int | None) -> None:
+def _install_metrics(
+    resource: Any, exporters: _Exporters, interval_ms: int | None, kept: list[str]
+) -> None:
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
-    if _kept_app_provider(metrics.get_meter_provider(), _ProxyMeterProvider, "meter"):
+    if _kept_app_provider(metrics.get_meter_provider(), _ProxyMeterProvider, "meter", kept):
         return
     reader = PeriodicExportingMetricReader(exporters.metrics(), export_interval_millis=interval_ms)
     provider = MeterProvider(resource=resource, metric_readers=[reader], shutdown_on_exit=False)
