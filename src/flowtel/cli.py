@@ -1,4 +1,5 @@
-"""The ``flowtel`` command: ``flowtel demo`` runs example flows and shows their telemetry."""
+"""The ``flowtel`` command: ``flowtel demo`` runs example flows and shows their telemetry;
+``flowtel run MODULE:FLOW`` runs one flow as a batch job."""
 
 from __future__ import annotations
 
@@ -18,7 +19,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     demo.add_argument("--service-name", default=None, help="service.name (default flowtel-demo)")
     demo.add_argument("--runs", type=int, default=1, help="how many times to run the demo flows")
+    from ._batch import add_run_command, run_command
+
+    add_run_command(commands)
     arguments = parser.parse_args(argv)
+    if arguments.command == "run":
+        return run_command(arguments)
     if arguments.command == "demo":
         if arguments.runs < 1:
             parser.error(f"--runs must be at least 1, got {arguments.runs}")
