@@ -8,12 +8,11 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Literal
 
 import pytest
-from helpers import child_environment
+from helpers import child_environment, wait_for
 from otlp_receiver import OtlpReceiver
 
 from flowtel import flow
@@ -101,17 +100,6 @@ def finished(process):
     """(exit code, stdout, stderr) of a process, once it ended."""
     stdout, stderr = process.communicate(timeout=SUBPROCESS_TIMEOUT)
     return process.returncode, stdout, stderr
-
-
-def wait_for(condition, timeout=20.0):
-    """Poll ``condition()`` until it is truthy (returned) or ``timeout`` s passed (AssertionError)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"not true within {timeout} s: {condition}")
 
 
 def span_named(receiver, name):
