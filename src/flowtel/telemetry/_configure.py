@@ -138,13 +138,17 @@ def configure(
             _install_logs(resource, exporters, kept)
             _install_metrics(resource, exporters, metric_export_interval_ms, kept)
         if kept:
-            # One warning for all of them: under opentelemetry-instrument this is expected.
-            warnings.warn(
-                f"flowtel.configure(): {', '.join(kept)} already installed (by the application "
-                "or opentelemetry-instrument); flowtel emits through them and adds no exporters",
-                RuntimeWarning,
-                stacklevel=2,
+            # One logged line for all of them, not a warnings.warn with its source line: under
+            # opentelemetry-instrument this is expected (and the agent exports the record).
+            _logger.warning(
+                "flowtel.configure(): %s already installed (by the application or "
+                "opentelemetry-instrument); flowtel emits through them and adds no exporters",
+                ", ".join(kept),
             )
+        if exporters is not None and not exporters.report.exporters:
+            # Every provider was kept: leave their exporters' own error logging alone.
+            exporters.release()
+            _State.exporters = _State.report = None
         RUNTIME.use_providers()
         atexit.register(shutdown)
 
@@ -225,6 +229,11 @@ class _Exporters:
         for name in _EXPORTER_LOGGERS:
             logging.getLogger(name).addFilter(outage_filter)
         self.report = _OutageReport(outage_filter)
+
+    def release(self) -> None:
+        """Stop filtering the OTLP exporters' logs (no exporter of flowtel's was made)."""
+        for name in _EXPORTER_LOGGERS:
+            logging.getLogger(name).removeFilter(self.report.filter)
 
     def _kwargs(self, signal: str) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
