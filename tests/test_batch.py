@@ -366,3 +366,35 @@ def test_run_help_lists_the_exit_codes(capsys):
         part in text
         for part in ("--param KEY=VALUE", "--params-json JSON", "--json", "143 on SIGTERM")
     )
+
+
+def test_the_batch_job_example_runs_as_the_readme_says():
+    """`flowtel run examples/batch_job.py:nightly_load --param ... --json` completes with exit 0."""
+    root = Path(__file__).resolve().parent.parent
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "flowtel",
+            "run",
+            "examples/batch_job.py:nightly_load",
+            "--param",
+            "day=2026-11-30",
+            "--param",
+            "limit=14",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=child_environment({"FLOWTEL_RAISE_INTERNAL_ERRORS": "1"}),
+        cwd=root,
+        timeout=SUBPROCESS_TIMEOUT,
+    )
+    assert 0 == completed.returncode, completed.stderr
+    summary = json.loads(completed.stdout)
+    assert ("completed", ["extract", "transform", "load"], ["loaded", "flow-return-value"]) == (
+        summary["status"],
+        [t["name"] for t in summary["tasks"]],
+        summary["results"],
+    )
