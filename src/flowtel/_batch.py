@@ -355,12 +355,21 @@ def _from_json(key: str, value: Any, annotation: Any) -> Any:
 # -- running ---------------------------------------------------------------------------------
 
 
-class _Terminated(SystemExit):
-    """Raised in the main thread on SIGTERM: the flow ends cancelled, then the job exits 143."""
-
-
 def _on_sigterm(signum: int, frame: Any) -> None:
-    raise _Terminated(EXIT_TERMINATED)
+    # Raised in the main thread: the flow ends cancelled and the job exits 143 after the
+    # flush. A second SIGTERM (an impatient supervisor) kills at once, as without flowtel.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    raise SystemExit(EXIT_TERMINATED)
+
+
+def _handle_sigterm() -> Any:
+    """Install the SIGTERM handler unless configure() (or the application) installed one.
+
+    Returns the disposition to restore afterwards, or None when nothing was installed.
+    """
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return None
+    return signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 def _run(
@@ -392,7 +401,7 @@ def _run(
                 flush=True,
             )
 
-    previous_sigterm = signal.signal(signal.SIGTERM, _on_sigterm)
+    previous_sigterm = _handle_sigterm()
     flow_events.event_listeners.append(on_start)
     code = EXIT_COMPLETED
     begun = time.perf_counter()
@@ -407,12 +416,14 @@ def _run(
             code = EXIT_FAILED
     except KeyboardInterrupt:
         code = EXIT_INTERRUPTED
-    except _Terminated:
+    except SystemExit as stop:
+        if stop.code != EXIT_TERMINATED:
+            raise
         code = EXIT_TERMINATED
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second TERM must not cut the flush
         flowtel.shutdown()
-        signal.signal(signal.SIGTERM, previous_sigterm)
+        if previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, previous_sigterm)
     duration = run.flow_duration or (time.perf_counter() - begun)
     summary = _summary(run, started.get("trace_id", ""), duration)
     if as_json:
