@@ -710,3 +710,14 @@ def test_durations_of_a_failed_flow_report_failed():
         raise OSError("disk")
 
     assert "failed" == broken().execute().durations()["flow_status"]
+
+
+def test_detach_returns_the_same_flow_for_chaining():
+    """run.detach() returns the Flow itself, so `background_tasks.add_task(f(x).detach().execute)` works."""
+
+    @flow()
+    def detachable() -> int:
+        return 1
+
+    run = detachable()
+    assert (run, 1) == (run.detach(), run.detach().execute().flow_return_value)
