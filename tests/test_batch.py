@@ -234,6 +234,22 @@ def test_a_bad_parameter_value_is_a_usage_error_naming_it(jobs_dir):
     assert True is ("flowtel run: error: parameter 'count': 'many' is not a valid int" in stderr)
 
 
+def test_a_bad_otel_setting_is_a_usage_error(jobs_dir):
+    """An unsupported OTEL_EXPORTER_OTLP_PROTOCOL: exit 2 naming it, before the flow runs."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flowtel", "run", "jobs:broken"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=child_environment({"OTEL_EXPORTER_OTLP_PROTOCOL": "carrier-pigeon"}),
+        cwd=jobs_dir,
+    )
+    code, stdout, stderr = finished(process)
+    assert (2, "") == (code, stdout)
+    assert True is ("flowtel run: error: OTEL_EXPORTER_OTLP_PROTOCOL='carrier-pigeon'" in stderr)
+    assert True is ("started" not in stderr)
+
+
 def test_a_module_that_does_not_import_is_a_usage_error(jobs_dir):
     """A module raising at import: exit 2 with the module named and its error; nothing run."""
     code, stdout, stderr = finished(flowtel_run(jobs_dir, "bad:job"))

@@ -381,7 +381,11 @@ def _run(
     configure_options: dict[str, Any] = {"flow_start_records": True}
     if as_json:
         configure_options["console"] = False  # stdout carries only the JSON summary
-    flowtel.configure(**configure_options)
+    try:
+        flowtel.configure(**configure_options)
+    except (TypeError, ValueError) as error:  # e.g. an unsupported OTEL_EXPORTER_OTLP_PROTOCOL
+        print(f"flowtel run: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
 
     run = flow_call(**kwargs)
     started: dict[str, str] = {}
