@@ -434,10 +434,10 @@ def _run(
         out.write(json.dumps(summary) + "\n")
         out.flush()
     else:
-        error = f": {summary['error']}" if summary["error"] else ""
+        reason = f": {summary['error']}" if summary["error"] else ""
         print(
             f"flowtel run: flow {run.flow_name!r} {summary['status']} in {duration:.3f} s "
-            f"(exit {code}){error}",
+            f"(exit {code}){reason}",
             file=sys.stderr,
         )
     return code
