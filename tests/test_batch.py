@@ -72,10 +72,13 @@ class Reports:
 
 @pytest.fixture
 def jobs_dir(tmp_path):
-    """A directory holding jobs.py (the flows these tests run) and the broken module bad.py."""
+    """A directory holding jobs.py (the flows these tests run) and modules that fail to import."""
     (tmp_path / "jobs.py").write_text(JOBS, encoding="utf-8")
     (tmp_path / "bad.py").write_text("import json\n1 / 0\n", encoding="utf-8")
-    return tmp_path
+    (tmp_path / "needs_missing.py").write_text("import no_such_dependency_x\n", encoding="utf-8")
+    yield tmp_path
+    for name in ("jobs", "bad", "needs_missing"):
+        sys.modules.pop(name, None)  # imported in-process by load_flow
 
 
 def flowtel_run(jobs_dir, *args, receiver=None):
@@ -265,6 +268,8 @@ def test_a_module_that_does_not_import_is_a_usage_error(jobs_dir):
     [
         ("jobs", "'jobs' is not MODULE:FLOW"),
         ("no_such_module_x:job", "no module named 'no_such_module_x'"),
+        ("jobs.sub:job", "no module named 'jobs.sub'"),
+        ("needs_missing:job", "importing 'needs_missing' failed: ModuleNotFoundError"),
         ("jobs:missing", "'jobs' has no attribute 'missing'"),
         ("jobs:double", "not a @flow function"),
         ("./nowhere.py:job", "no such file './nowhere.py'"),

@@ -155,9 +155,10 @@ def _import(module_name: str) -> types.ModuleType:
     except UsageError:
         raise
     except ModuleNotFoundError as error:
-        if error.name is not None and module_name.startswith(error.name):
+        missing = error.name or ""
+        if module_name == missing or module_name.startswith(missing + "."):
             raise UsageError(
-                f"no module named {error.name!r} (from {module_name!r}); run from the "
+                f"no module named {missing!r} (from {module_name!r}); run from the "
                 "directory that contains it, or set PYTHONPATH"
             ) from None
         raise UsageError(_import_failure(module_name, error)) from None
