@@ -27,7 +27,6 @@ import inspect
 import json
 import os
 import pathlib
-import signal
 import sys
 import time
 import traceback
@@ -42,7 +41,7 @@ EXIT_COMPLETED = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-EXIT_TERMINATED = 143
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as flowtel's SIGTERM handler exits
 
 _INJECTED = frozenset(("self", "this_flow", "flow_data"))
 _NONE_WORDS = frozenset(("none", "null"))
@@ -356,28 +355,12 @@ def _from_json(key: str, value: Any, annotation: Any) -> Any:
 # -- running ---------------------------------------------------------------------------------
 
 
-def _on_sigterm(signum: int, frame: Any) -> None:
-    # Raised in the main thread: the flow ends cancelled and the job exits 143 after the
-    # flush. A second SIGTERM (an impatient supervisor) kills at once, as without flowtel.
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    raise SystemExit(EXIT_TERMINATED)
-
-
-def _handle_sigterm() -> Any:
-    """Install the SIGTERM handler unless configure() (or the application) installed one.
-
-    Returns the disposition to restore afterwards, or None when nothing was installed.
-    """
-    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-        return None
-    return signal.signal(signal.SIGTERM, _on_sigterm)
-
-
 def _run(
     flow_call: Callable[..., Any], name: str, kwargs: dict[str, Any], as_json: bool, out: TextIO
 ) -> int:
     import flowtel
     from flowtel import Flow_Run__Event_Type, flow_events
+    from flowtel.telemetry import _sigterm
 
     configure_options: dict[str, Any] = {"flow_start_records": True}
     if as_json:
@@ -406,7 +389,10 @@ def _run(
                 flush=True,
             )
 
-    previous_sigterm = _handle_sigterm()
+    # configure() handles SIGTERM when it installed the providers; a job under the agent
+    # (providers kept) gets the same handler unless FLOWTEL_HANDLE_SIGTERM=0 opts out.
+    if _sigterm.wanted(None):
+        _sigterm.install_sigterm_handler()
     flow_events.event_listeners.append(on_start)
     code = EXIT_COMPLETED
     begun = time.perf_counter()
@@ -421,14 +407,12 @@ def _run(
             code = EXIT_FAILED
     except KeyboardInterrupt:
         code = EXIT_INTERRUPTED
-    except SystemExit as stop:
+    except SystemExit as stop:  # flowtel's SIGTERM handler raises SystemExit(143)
         if stop.code != EXIT_TERMINATED:
             raise
         code = EXIT_TERMINATED
     finally:
         flowtel.shutdown()
-        if previous_sigterm is not None:
-            signal.signal(signal.SIGTERM, previous_sigterm)
     duration = run.flow_duration or (time.perf_counter() - begun)
     summary = _summary(run, started.get("trace_id", ""), duration)
     if as_json:
