@@ -63,6 +63,16 @@ def long_job(marker: str) -> None:
     time.sleep(60)
 
 
+@task
+async def fetch(source: str) -> int:
+    return len(source)
+
+
+@flow
+async def async_job(sources: list[str]) -> int:
+    return sum([await fetch(source) for source in sources])
+
+
 class Reports:
     @flow
     def weekly(self, weeks: int) -> int:
@@ -181,6 +191,19 @@ def test_a_class_flow_method_runs_on_a_new_instance(jobs_dir):
         json.loads(stdout)["flow_name"],
         [t["name"] for t in json.loads(stdout)["tasks"]],
     )
+
+
+def test_an_async_flow_runs_on_its_own_event_loop(jobs_dir):
+    """An async @flow runs to completion; a JSON list parameter arrives as a list."""
+    code, stdout, stderr = finished(
+        flowtel_run(jobs_dir, "jobs:async_job", "--param", 'sources=["ab", "cde"]', "--json")
+    )
+    summary = json.loads(stdout)
+    assert (0, "completed", ["fetch", "fetch"]) == (
+        code,
+        summary["status"],
+        [t["name"] for t in summary["tasks"]],
+    ), stderr
 
 
 def test_without_an_endpoint_the_run_prints_its_console_tree(jobs_dir):
