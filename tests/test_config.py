@@ -280,3 +280,21 @@ def test_default_config_is_not_shared_mutable_state():
     first.flow_config.print_logs = True
     assert DEFAULTS == vars(second.flow_config)
     assert DEFAULTS == vars(Flow_Run__Config())
+
+
+def test_print_none_return_value_logs_a_tasks_none_return_value():
+    """print_none_return_value=True logs 'Task return value: None' for a task returning None."""
+
+    @task
+    def returns_nothing():
+        return None
+
+    def runs_task():
+        returns_nothing()
+
+    quiet = run_with(Flow_Run__Config(), runs_task)
+    loud = run_with(Flow_Run__Config(print_none_return_value=True), runs_task)
+    assert [] == [m for m in quiet.log_messages() if m.startswith("Task return value")]
+    assert ["Task return value: None"] == [
+        m for m in loud.log_messages() if m.startswith("Task return value")
+    ]

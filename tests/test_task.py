@@ -459,3 +459,31 @@ def test_task_by_hand_with_setup_and_execute():
     run = owner().execute()
     assert (8, run) == run.flow_return_value
     assert ["by-hand"] == [t.task_name for t in run.executed_tasks]
+
+
+def test_find_flow_returns_the_running_flow_inside_a_task():
+    """Task.find_flow() inside a running task is the flow the task belongs to."""
+
+    @task
+    def finder(this_task=None):
+        return this_task.find_flow()
+
+    @flow
+    def outer():
+        return finder()
+
+    run = outer().execute()
+    assert run is run.flow_return_value
+
+
+def test_find_flow_on_a_task_made_by_hand_returns_the_current_flow():
+    """Task().find_flow() is the current flow (from `with flow:`), and None outside any flow."""
+
+    @flow
+    def holder():
+        return None
+
+    run = holder()
+    assert Task().find_flow() is None
+    with run:
+        assert Task().find_flow() is run
