@@ -148,6 +148,8 @@ class OtlpReceiver:
                 signal, request_type, response_type = found
                 receiver._keep_headers(signal, {k.lower(): v for k, v in self.headers.items()})
                 receiver._answer_late()
+                if receiver.black_hole:
+                    return  # stopped: the client gave up long ago
                 if signal in receiver.refuse:
                     self.send_response(receiver.refuse[signal])
                     self.send_header("Content-Length", "0")
@@ -157,11 +159,14 @@ class OtlpReceiver:
                 request.ParseFromString(body)
                 receiver.record(signal, request)
                 payload = response_type().SerializeToString()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/x-protobuf")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # a late answer (``delay``) to a client that stopped waiting
 
             def log_message(self, *args):
                 pass

@@ -22,6 +22,7 @@ import os
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -305,6 +306,7 @@ class Failure:
 _GRPC_CODE = re.compile(r"StatusCode\.([A-Z_]+)")
 _HTTP_CODE = re.compile(r"\bcode: (\d{3})\b")
 _OTEL_RETRY_PHRASE = re.compile(r",? *retrying in [0-9.]+ ?s\.?", re.IGNORECASE)
+_OTEL_TRANSIENT = re.compile(r"Transient error (.+?) encountered while exporting")
 _TRANSIENT_GRPC = {"UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "ABORTED", "CANCELLED"}
 
 
@@ -344,10 +346,14 @@ def classify(signal: str, messages: Iterable[str], error: BaseException | None =
     lowered = text.lower()
     if "connection refused" in lowered or "failed to connect" in lowered:
         return Failure("unreachable", "connection refused")
-    if code == "DEADLINE_EXCEEDED" or "timed out" in lowered or "timeout" in lowered:
+    if code == "DEADLINE_EXCEEDED" or "timed out" in lowered or "readtimeout" in lowered:
         return Failure("unreachable", f"no answer within {_export_timeout_s()} s")
     if code in _TRANSIENT_GRPC or status in (429, 502, 503, 504):
         return Failure("unreachable", f"the endpoint is unavailable ({label})")
+    transient = _OTEL_TRANSIENT.search(text)
+    if transient is not None:
+        reason = mask_url_credentials(transient.group(1))
+        return Failure("unreachable", f"the endpoint is unavailable ({reason})")
     if "shutdown" in lowered and not grpc_codes and not http_codes:
         return Failure("unreachable", "export interrupted at shutdown")
     last = [message for message in messages if message.strip()]
@@ -372,7 +378,6 @@ class SignalStatus:
     failure: Failure | None = None
     # The first failure that gave the signal up (refused, auth): kept for the final report.
     given_up: Failure | None = None
-    ever_failed: bool = False
 
     @property
     def host(self) -> str:
@@ -442,7 +447,6 @@ class OutageReport:
         """Record ``failure``; report it unless already reported (or, at shutdown, left to
         the one drop warning)."""
         with self.lock:
-            status.ever_failed = True
             if failure.permanent:
                 first = status.given_up is None
                 status.given_up = status.given_up or failure
@@ -567,10 +571,35 @@ class SignalQueue:
         self.stopping = False
         self.closed = False
         self.abandoned = False
-        self.thread = threading.Thread(
-            target=self._run, name=f"flowtel-export-{status.signal}", daemon=True
+        self.internal_error_logged = False
+        self.thread = self._start_thread()
+        if hasattr(os, "register_at_fork"):
+            # A forked child (gunicorn, multiprocessing) has no export thread: start its own,
+            # with an empty queue (the parent exports what it had).
+            reference = weakref.ref(self)
+
+            def restart_in_child() -> None:
+                queue = reference()
+                if queue is not None:
+                    queue._after_fork()
+
+            os.register_at_fork(after_in_child=restart_in_child)
+
+    def _start_thread(self) -> threading.Thread:
+        thread = threading.Thread(
+            target=self._run, name=f"flowtel-export-{self.status.signal}", daemon=True
         )
-        self.thread.start()
+        thread.start()
+        return thread
+
+    def _after_fork(self) -> None:
+        self.lock = threading.Lock()
+        self.wake = threading.Event()
+        self.queue.clear()
+        self.flushes = []
+        self.pending = None
+        if not (self.stopping or self.closed):
+            self.thread = self._start_thread()
 
     # producer side (any thread)
 
@@ -631,7 +660,20 @@ class SignalQueue:
             with self.lock:
                 flushes, self.flushes = self.flushes, []
             stopping = self.stopping
-            ok = self._drain(stopping)
+            try:
+                ok = self._drain(stopping)
+            except Exception:
+                # A bug of flowtel's must not end exporting for the rest of the process: the
+                # batch is dropped (and counted), the error logged once.
+                if not self.internal_error_logged:
+                    self.internal_error_logged = True
+                    _logger.warning(
+                        "flowtel: exporting %s failed", self.status.items, exc_info=True
+                    )
+                with self.lock:
+                    batch, self.pending = self.pending or [], None
+                self.report.dropped(self.status, REJECTED, len(batch))
+                ok = False
             for request in flushes:
                 request.ok = ok
                 request.done.set()
