@@ -44,6 +44,7 @@ def flaky() -> None:
 @flow
 def nightly(day: datetime.date, count: int = 2, dry: bool = False, this_flow=None) -> int:
     total = sum(double(i) for i in range(count))
+    print(f"doubled {count} numbers")
     flaky()
     this_flow.add_flow_artifact(key="rows", description="rows", data=[1], artifact_type="json")
     this_flow.add_flow_result(key="args", description=repr((day, count, dry)))
@@ -141,7 +142,8 @@ def test_a_completed_run_exits_0_prints_a_json_summary_and_exports_its_trace(job
             )
         )
         assert 0 == code, stderr
-        summary = json.loads(stdout)
+        summary = json.loads(stdout)  # the flow's print went to stderr, not into the JSON
+        assert True is ("doubled 3 numbers" in stderr)
         flow_span = span_named(receiver, "nightly")
         records = [r for r in receiver.log_records() if r.body == "flow started"]
     assert ("nightly", "completed", None) == (
@@ -212,7 +214,9 @@ def test_without_an_endpoint_the_run_prints_its_console_tree(jobs_dir):
         flowtel_run(jobs_dir, "jobs:nightly", "--param", "day=2026-01-02")
     )
     assert 0 == code, stderr
-    assert stdout.startswith("✔ nightly")
+    assert ["doubled 2 numbers", "✔ flow nightly"] == [
+        line.split("  ")[0] for line in stdout.splitlines()[:2]
+    ]
     assert True is ("├── ✔ double" in stdout)
     assert True is ("flowtel run: flow 'nightly' started, run " in stderr and ", trace " in stderr)
 

@@ -18,6 +18,7 @@ Single-threaded by design: everything here runs on the main thread of the comman
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import decimal
 import enum
@@ -54,7 +55,7 @@ class UsageError(Exception):
 
 
 def add_run_command(commands: Any) -> argparse.ArgumentParser:
-    """Register the ``run`` subcommand on an argparse subparsers object; returns its parser."""
+    """Register the ``run`` subcommand (handler: run_command) on argparse sub-parsers."""
     parser: argparse.ArgumentParser = commands.add_parser(
         "run",
         help="run one flow as a batch job: exit 0 completed, 1 failed, 2 usage error, "
@@ -88,6 +89,7 @@ def add_run_command(commands: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="print a JSON summary of the run on stdout (and no console tree)",
     )
+    parser.set_defaults(handler=run_command)
     return parser
 
 
@@ -398,7 +400,9 @@ def _run(
     begun = time.perf_counter()
     try:
         try:
-            run.execute()
+            # With --json, stdout carries the summary only: what the flow prints goes to stderr.
+            with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
+                run.execute()
         except Exception:
             pass  # recorded on the run (flow_error) and in its telemetry
         finally:

@@ -413,8 +413,10 @@ def flow_stopped(flow: Flow) -> None:
             name = flow.flow_name
             instruments.flow_active.add(-1, runtime.attributes("flow", name))
             attributes = runtime.attributes("flow", name, result)
-            instruments.flow_runs.add(1, attributes)
-            instruments.flow_duration.record(flow.flow_duration, attributes)
+            # The run's span as context: a sampled span makes the measurement an exemplar.
+            run_context = trace.set_span_in_context(span) if span is not None else None
+            instruments.flow_runs.add(1, attributes, context=run_context)
+            instruments.flow_duration.record(flow.flow_duration, attributes, context=run_context)
     except Exception:
         runtime.internal_error("flow stop")
 
@@ -487,8 +489,10 @@ def task_stopped(task: Task) -> None:
             attributes = runtime.attributes(
                 "task", flow.flow_name if flow is not None else "", task.task_name, result
             )
-            instruments.task_runs.add(1, attributes)
-            instruments.task_duration.record(task.duration, attributes)
+            # The run's span as context: a sampled span makes the measurement an exemplar.
+            run_context = trace.set_span_in_context(span) if span is not None else None
+            instruments.task_runs.add(1, attributes, context=run_context)
+            instruments.task_duration.record(task.duration, attributes, context=run_context)
             if task.attempts:
                 instruments.task_attempts.record(task.attempts, attributes)
     except Exception:
