@@ -53,6 +53,7 @@ def configure(
     install_providers: bool = True,
     shutdown_timeout_ms: int | None = None,
     handle_sigterm: bool | None = None,
+    flow_start_records: bool | None = None,
 ) -> None:
     """Set up tracer, logger and meter providers for flowtel's telemetry.
 
@@ -73,8 +74,18 @@ def configure(
     disposition is the default: running flows end as cancelled and the exit status is 143;
     ``handle_sigterm=False`` or FLOWTEL_HANDLE_SIGTERM=0 opts out), all within
     ``shutdown_timeout_ms`` (default 5000, or FLOWTEL_SHUTDOWN_TIMEOUT_MS).
+
+    ``flow_start_records=True`` also emits an INFO log record "flow started" (flow name, run
+    id, and the trace id of its span) as each flow run starts, so a long run can be found
+    before it ends; ``flowtel run`` turns it on.
     """
-    _apply_options(export_level, record_arguments, record_return_values, attribute_value_limit)
+    _apply_options(
+        export_level,
+        record_arguments,
+        record_return_values,
+        attribute_value_limit,
+        flow_start_records,
+    )
     if not install_providers:
         return
     timeout_ms = _shutdown_timeout(shutdown_timeout_ms)
@@ -125,11 +136,20 @@ def configure(
         resource = _resource(service_name, resource_attributes)
         exports = _Exports(setups)
         _State.exports = exports
-        _install_tracing(resource, exports, console)
+        kept: list[str] = []
+        _install_tracing(resource, exports, console, kept)
         if exports.has("logs"):
-            _install_logs(resource, exports)
+            _install_logs(resource, exports, kept)
         if exports.has("metrics"):
-            _install_metrics(resource, exports, metric_export_interval_ms)
+            _install_metrics(resource, exports, metric_export_interval_ms, kept)
+        if kept:
+            # One logged line for all of them, not a warnings.warn with its source line: under
+            # opentelemetry-instrument this is expected (and the agent exports the record).
+            _logger.warning(
+                "flowtel.configure(): %s already installed (by the application or "
+                "opentelemetry-instrument); flowtel emits through them and adds no exporters",
+                ", ".join(kept),
+            )
         RUNTIME.use_providers()
         atexit.register(shutdown)
         if sigterm and _providers():
@@ -159,12 +179,14 @@ def _apply_options(
     record_arguments: bool | None,
     record_return_values: bool | None,
     attribute_value_limit: int | None,
+    flow_start_records: bool | None = None,
 ) -> None:
     if export_level is not None:
         RUNTIME.export_level = _level(export_level)
     for name, value in (
         ("record_arguments", record_arguments),
         ("record_return_values", record_return_values),
+        ("flow_start_records", flow_start_records),
     ):
         if value is not None:
             if type(value) is not bool:
@@ -209,25 +231,20 @@ def _resource(service_name: str | None, attributes: dict[str, Any] | None) -> An
     return Resource.create(merged)
 
 
-def _kept_app_provider(current: Any, proxy_type: type, kind: str) -> bool:
-    """True (after a warning) when someone else installed the global ``kind`` provider."""
+def _kept_app_provider(current: Any, proxy_type: type, kind: str, kept: list[str]) -> bool:
+    """True (noted in ``kept``) when someone else installed the global ``kind`` provider."""
     if isinstance(current, proxy_type):
         return False
-    warnings.warn(
-        f"flowtel.configure(): a {kind} provider is already installed "
-        f"({type(current).__name__}); flowtel emits through it and adds no exporters to it",
-        RuntimeWarning,
-        stacklevel=4,
-    )
+    kept.append(f"a {kind} provider ({type(current).__name__})")
     return True
 
 
-def _install_tracing(resource: Any, exports: _Exports, console: bool) -> None:
+def _install_tracing(resource: Any, exports: _Exports, console: bool, kept: list[str]) -> None:
     from opentelemetry.sdk.trace import TracerProvider
 
     from ._console import ConsoleTreeProcessor
 
-    if _kept_app_provider(trace.get_tracer_provider(), trace.ProxyTracerProvider, "tracer"):
+    if _kept_app_provider(trace.get_tracer_provider(), trace.ProxyTracerProvider, "tracer", kept):
         return
     provider = TracerProvider(resource=resource, shutdown_on_exit=False)
     for processor in exports.span_processors():
@@ -238,11 +255,11 @@ def _install_tracing(resource: Any, exports: _Exports, console: bool) -> None:
     _State.tracer_provider = provider
 
 
-def _install_logs(resource: Any, exports: _Exports) -> None:
+def _install_logs(resource: Any, exports: _Exports, kept: list[str]) -> None:
     from opentelemetry.sdk._logs import LoggerProvider
 
     if _kept_app_provider(
-        _logs.get_logger_provider(), _logs._internal.ProxyLoggerProvider, "logger"
+        _logs.get_logger_provider(), _logs._internal.ProxyLoggerProvider, "logger", kept
     ):
         return
     provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
@@ -252,11 +269,13 @@ def _install_logs(resource: Any, exports: _Exports) -> None:
     _State.logger_provider = provider
 
 
-def _install_metrics(resource: Any, exports: _Exports, interval_ms: int | None) -> None:
+def _install_metrics(
+    resource: Any, exports: _Exports, interval_ms: int | None, kept: list[str]
+) -> None:
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
-    if _kept_app_provider(metrics.get_meter_provider(), _ProxyMeterProvider, "meter"):
+    if _kept_app_provider(metrics.get_meter_provider(), _ProxyMeterProvider, "meter", kept):
         return
     readers = [
         PeriodicExportingMetricReader(exporter, export_interval_millis=interval_ms)
