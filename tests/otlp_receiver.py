@@ -275,6 +275,10 @@ class OtlpReceiver:
                 events=[(e.name, key_values(e.attributes)) for e in span.events],
                 status_code=span.status.code,
                 status_message=span.status.message,
+                kind=span.kind,
+                start_time=span.start_time_unix_nano,
+                end_time=span.end_time_unix_nano,
+                links=[(link.trace_id.hex(), link.span_id.hex()) for link in span.links],
                 resource=resource,
                 scope=scope,
             )

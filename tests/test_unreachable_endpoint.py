@@ -322,5 +322,6 @@ def test_demo_against_a_traces_only_endpoint_reports_each_signal():
         "set OTEL_METRICS_EXPORTER=none",
         f"telemetry sent to {receiver.endpoint} as service 'flowtel-demo'",
     ] == lines[-5:-1]
+    assert lines[-1].startswith("next: ")  # where to look, after the per-signal lines
     assert 12 == len(receiver.spans())
     assert [] == [line for line in lines if "unreachable" in line or "could not" in line]

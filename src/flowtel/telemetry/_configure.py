@@ -55,6 +55,7 @@ def configure(
     install_providers: bool = True,
     shutdown_timeout_ms: int | None = None,
     handle_sigterm: bool | None = None,
+    flow_start_records: bool | None = None,
 ) -> None:
     """Set up tracer, logger and meter providers for flowtel's telemetry.
 
@@ -76,12 +77,22 @@ def configure(
     ``handle_sigterm=False`` or FLOWTEL_HANDLE_SIGTERM=0 opts out), all within
     ``shutdown_timeout_ms`` (default 5000, or FLOWTEL_SHUTDOWN_TIMEOUT_MS).
 
+    ``flow_start_records=True`` also emits an INFO log record "flow started" (flow name, run
+    id, and the trace id of its span) as each flow run starts, so a long run can be found
+    before it ends; ``flowtel run`` turns it on.
+
     Limits, in characters (a cut value ends with ``…[cut N chars]``):
     ``attribute_value_limit`` (default 4096; OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT wins),
     ``message_limit`` for message and log bodies, exception messages and status
     descriptions (default 8192), ``stacktrace_limit`` (default 16384).
     """
-    _apply_options(export_level, record_arguments, record_return_values, attribute_value_limit)
+    _apply_options(
+        export_level,
+        record_arguments,
+        record_return_values,
+        attribute_value_limit,
+        flow_start_records,
+    )
     _apply_limits(message_limit=message_limit, stacktrace_limit=stacktrace_limit)
     if not install_providers:
         return
@@ -133,11 +144,20 @@ def configure(
         resource = _resource(service_name, resource_attributes)
         exports = _Exports(setups)
         _State.exports = exports
-        _install_tracing(resource, exports, console)
+        kept: list[str] = []
+        _install_tracing(resource, exports, console, kept)
         if exports.has("logs"):
-            _install_logs(resource, exports)
+            _install_logs(resource, exports, kept)
         if exports.has("metrics"):
-            _install_metrics(resource, exports, metric_export_interval_ms)
+            _install_metrics(resource, exports, metric_export_interval_ms, kept)
+        if kept:
+            # One logged line for all of them, not a warnings.warn with its source line: under
+            # opentelemetry-instrument this is expected (and the agent exports the record).
+            _logger.warning(
+                "flowtel.configure(): %s already installed (by the application or "
+                "opentelemetry-instrument); flowtel emits through them and adds no exporters",
+                ", ".join(kept),
+            )
         RUNTIME.use_providers()
         atexit.register(shutdown)
         if sigterm and _providers():
@@ -167,12 +187,14 @@ def _apply_options(
     record_arguments: bool | None,
     record_return_values: bool | None,
     attribute_value_limit: int | None,
+    flow_start_records: bool | None = None,
 ) -> None:
     if export_level is not None:
         RUNTIME.export_level = _level(export_level)
     for name, value in (
         ("record_arguments", record_arguments),
         ("record_return_values", record_return_values),
+        ("flow_start_records", flow_start_records),
     ):
         if value is not None:
             if type(value) is not bool:
@@ -226,23 +248,25 @@ def _resource(service_name: str | None, attributes: dict[str, Any] | None) -> An
     return Resource.create(merged)
 
 
-def _warn_kept_app_provider(current: Any, kind: str, stacklevel: int) -> None:
-    warnings.warn(
-        f"flowtel.configure(): a {kind} provider is already installed "
-        f"({type(current).__name__}); flowtel emits through it and adds no exporters to it",
-        RuntimeWarning,
-        stacklevel=stacklevel,  # the caller of configure()
-    )
+def _looks_installed(current: Any, no_op_type: type) -> bool:
+    """Whether a global provider seems installed by someone else (the app, ``opentelemetry-
+    instrument``): a no-op one, or one with shutdown(), which the API's stand-in lacks."""
+    return isinstance(current, no_op_type) or hasattr(current, "shutdown")
 
 
 def _kept_app_provider(
-    set_global: Callable[[Any], None], get_global: Callable[[], Any], provider: Any, kind: str
+    set_global: Callable[[Any], None],
+    get_global: Callable[[], Any],
+    provider: Any,
+    kind: str,
+    kept: list[str],
 ) -> bool:
-    """Make ``provider`` the global ``kind`` provider; True (after a warning, with ``provider``
+    """Make ``provider`` the global ``kind`` provider; True (noted in ``kept``, ``provider``
     shut down) when someone else installed one first.
 
-    The logs and metrics APIs tell only by trying (their proxy types are private): a second
-    set is refused.
+    The logs and metrics APIs keep their stand-in types private, so only trying tells for
+    sure (a second set is refused, and the API logs that); ``_looks_installed`` spares the
+    try in the usual cases.
     """
     set_global(provider)
     current = get_global()
@@ -252,18 +276,18 @@ def _kept_app_provider(
         provider.shutdown()
     except Exception:
         pass
-    _warn_kept_app_provider(current, kind, stacklevel=5)
+    kept.append(f"a {kind} provider ({type(current).__name__})")
     return True
 
 
-def _install_tracing(resource: Any, exports: _Exports, console: bool) -> None:
+def _install_tracing(resource: Any, exports: _Exports, console: bool, kept: list[str]) -> None:
     from opentelemetry.sdk.trace import TracerProvider
 
     from ._console import ConsoleTreeProcessor
 
     current = trace.get_tracer_provider()
-    if not isinstance(current, trace.ProxyTracerProvider):  # public, unlike the other proxies
-        _warn_kept_app_provider(current, "tracer", stacklevel=4)
+    if not isinstance(current, trace.ProxyTracerProvider):  # public, unlike the others
+        kept.append(f"a tracer provider ({type(current).__name__})")
         return
     provider = TracerProvider(resource=resource, shutdown_on_exit=False)
     for processor in exports.span_processors():
@@ -274,28 +298,40 @@ def _install_tracing(resource: Any, exports: _Exports, console: bool) -> None:
     _State.tracer_provider = provider
 
 
-def _install_logs(resource: Any, exports: _Exports) -> None:
+def _install_logs(resource: Any, exports: _Exports, kept: list[str]) -> None:
     from opentelemetry.sdk._logs import LoggerProvider
 
+    current = _logs.get_logger_provider()
+    if _looks_installed(current, _logs.NoOpLoggerProvider):
+        kept.append(f"a logger provider ({type(current).__name__})")
+        return
     provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
-    if _kept_app_provider(_logs.set_logger_provider, _logs.get_logger_provider, provider, "logger"):
+    if _kept_app_provider(
+        _logs.set_logger_provider, _logs.get_logger_provider, provider, "logger", kept
+    ):
         return
     for processor in exports.log_processors():
         provider.add_log_record_processor(processor)
     _State.logger_provider = provider
 
 
-def _install_metrics(resource: Any, exports: _Exports, interval_ms: int | None) -> None:
+def _install_metrics(
+    resource: Any, exports: _Exports, interval_ms: int | None, kept: list[str]
+) -> None:
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
+    current = metrics.get_meter_provider()
+    if _looks_installed(current, metrics.NoOpMeterProvider):
+        kept.append(f"a meter provider ({type(current).__name__})")
+        return
     readers = [
         PeriodicExportingMetricReader(exporter, export_interval_millis=interval_ms)
         for exporter in exports.metric_exporters()
     ]
     provider = MeterProvider(resource=resource, metric_readers=readers, shutdown_on_exit=False)
     if _kept_app_provider(
-        metrics.set_meter_provider, metrics.get_meter_provider, provider, "meter"
+        metrics.set_meter_provider, metrics.get_meter_provider, provider, "meter", kept
     ):
         return
     _State.meter_provider = provider

@@ -97,6 +97,7 @@ NOT_RECORDED = "[not recorded: record_return_values is off]"
 FLOW_RETURN_VALUE_RESULT = "flow-return-value"
 ARTIFACT_EVENT = "flowtel.artifact"
 RESULT_EVENT = "flowtel.result"
+FLOW_STARTED = "flow started"
 
 _SEVERITY = {
     logging.DEBUG: (SeverityNumber.DEBUG, "DEBUG"),
@@ -169,6 +170,7 @@ class Runtime:
         self.stacktrace_limit = DEFAULT_STACKTRACE_LIMIT
         self.record_arguments = False
         self.record_return_values = False
+        self.flow_start_records = False
         self.raise_internal_errors = os.environ.get("FLOWTEL_RAISE_INTERNAL_ERRORS") == "1"
         self._reported: set[str] = set()
         self._providers: tuple[Any, Any, Any] | None = None
@@ -349,6 +351,27 @@ def _option_attributes(options: Any, runtime: Runtime) -> dict[str, Any]:
 # -- flow hooks ------------------------------------------------------------------------
 
 
+def current_span_context() -> trace.SpanContext | None:
+    """The valid span context current now, kept by a new Flow to link a run started elsewhere."""
+    RUNTIME.recheck()  # once per Flow made, like a flow start
+    if RUNTIME.tracer() is None:
+        return None
+    span_context = trace.get_current_span().get_span_context()
+    return span_context if span_context.is_valid else None
+
+
+def _parent_and_links(flow: Flow) -> tuple[context.Context | None, list[trace.Link] | None]:
+    # A detached run, or one started with no current span, begins a new trace; it links to
+    # the span that was current where the Flow was made (or detached), as OTel advises for
+    # work that outlives the operation that started it.
+    origin = flow._origin
+    if flow._detached:
+        return context.Context(), [trace.Link(origin)] if origin is not None else None
+    if origin is not None and not trace.get_current_span().get_span_context().is_valid:
+        return None, [trace.Link(origin)]
+    return None, None
+
+
 def flow_started(flow: Flow) -> None:
     runtime = RUNTIME
     try:
@@ -371,12 +394,32 @@ def flow_started(flow: Flow) -> None:
                 captured = _arguments_attribute(info, flow._args, flow._kwargs)
                 if captured is not None:
                     attributes[ARGUMENTS] = captured
-            span = tracer.start_span(name, kind=SpanKind.INTERNAL, attributes=attributes)
+            parent, links = _parent_and_links(flow)
+            span = tracer.start_span(
+                name,
+                context=parent,
+                kind=SpanKind.INTERNAL,
+                attributes=attributes,
+                links=links,
+            )
             flow._span = span
             flow._span_token = context.attach(trace.set_span_in_context(span))
         instruments = runtime.instruments()
         if instruments is not None:
             instruments.flow_active.add(1, runtime.attributes("flow", flow.flow_name))
+        if runtime.flow_start_records:
+            logger = runtime.logger()
+            if logger is not None:
+                logger.emit(
+                    timestamp=time.time_ns(),
+                    severity_number=SeverityNumber.INFO,
+                    severity_text="INFO",
+                    body=FLOW_STARTED,
+                    attributes={
+                        PIPELINE_NAME: safe_name(flow.flow_name),
+                        PIPELINE_RUN_ID: safe_name(flow.flow_id),
+                    },
+                )
     except Exception:
         runtime.internal_error("flow start")
 
