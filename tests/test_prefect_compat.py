@@ -162,7 +162,7 @@ def test_get_run_logger_in_flow_and_task(flowtel_telemetry):
     assert [
         ("Hello from the flow, Marvin!", "INFO", flow_span.context.span_id),
         ("Hello Marvin!", "INFO", task_span.context.span_id),
-        ("This is a warning from Marvin", "WARN", task_span.context.span_id),
+        ("This is a warning from Marvin", "WARNING", task_span.context.span_id),
     ] == [(r.body, r.severity_text, r.span_id) for r in records]
 
 
@@ -228,7 +228,7 @@ def test_failed_flow_raises_or_returns_a_failed_state():
         states.always_fails_flow()
     state = states.always_fails_flow(return_state=True)
     assert (False, True, "Failed") == (state.is_completed(), state.is_failed(), state.name)
-    assert "ValueError: I fail successfully" == state.message
+    assert "Flow run encountered an exception: ValueError: I fail successfully" == state.message
     with pytest.raises(ValueError, match="I fail successfully"):
         state.result()
     error = state.result(raise_on_failure=False)
@@ -359,7 +359,7 @@ def test_sync_flow_timeout(flowtel_telemetry):
     )
     assert [
         "I will execute",
-        "Flow 'show_timeouts' failed: TimeoutError: flow 'show_timeouts' timed out after 0.2 s",
+        "Flow 'show_timeouts' failed: FlowRunTimeoutError: flow 'show_timeouts' timed out after 0.2 s",
     ] == flowtel_telemetry.log_bodies()
     # the body keeps running on its daemon thread until time.sleep returns
     for thread in threading.enumerate():
@@ -385,7 +385,6 @@ def test_async_task_timeout_gives_a_timed_out_state(flowtel_telemetry):
         (flowtel.prefect.task, "persist_result", True),
         (flowtel.prefect.task, "retry_condition_fn", lambda *a: True),
         (flowtel.prefect.flow, "on_cancellation", [print]),
-        (flowtel.prefect.flow, "validate_parameters", False),
     ],
 )
 def test_prefect_keywords_without_a_flowtel_equivalent_are_refused(decorator, keyword, value):

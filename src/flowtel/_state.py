@@ -2,20 +2,38 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 from ._run import STATUS_COMPLETED, STATUS_FAILED, error_text
 
-COMPLETED = "COMPLETED"
-FAILED = "FAILED"
-CANCELLED = "CANCELLED"
+
+class StateType(str, enum.Enum):
+    """The kind of a run state; a ``str`` so ``state.type == "COMPLETED"`` holds too."""
+
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+PENDING = StateType.PENDING
+RUNNING = StateType.RUNNING
+COMPLETED = StateType.COMPLETED
+FAILED = StateType.FAILED
+CANCELLED = StateType.CANCELLED
+_FINAL = (COMPLETED, FAILED, CANCELLED)
 
 
 class State:
     """How a run ended: ``type`` (COMPLETED, FAILED, CANCELLED), ``name``, ``message``.
 
     ``result()`` returns the run's value, or raises its error (``raise_on_failure=False``
-    returns the error instead).
+    returns the error instead). A run still going has a PENDING or RUNNING state.
     """
 
     __slots__ = ("error", "message", "name", "run", "type", "value")
@@ -42,6 +60,26 @@ class State:
             return cls(run, run.flow_return_value, run.flow_error, run.flow_status)
         return cls(run, run.task_return_value, run.task_error, run.status)
 
+    @classmethod
+    def build(
+        cls,
+        state_type: StateType,
+        value: Any = None,
+        error: BaseException | None = None,
+        message: str = "",
+        name: str | None = None,
+        run: Any = None,
+    ) -> State:
+        """A state made by hand (Prefect's ``Completed(...)``, ``Failed(...)``, ...)."""
+        state = cls.__new__(cls)
+        state.run = run
+        state.value = value
+        state.error = error
+        state.type = StateType(state_type)
+        state.name = name or state.type.value.capitalize()
+        state.message = message
+        return state
+
     def is_completed(self) -> bool:
         return self.type == COMPLETED
 
@@ -51,6 +89,15 @@ class State:
     def is_cancelled(self) -> bool:
         return self.type == CANCELLED
 
+    def is_pending(self) -> bool:
+        return self.type == PENDING
+
+    def is_running(self) -> bool:
+        return self.type == RUNNING
+
+    def is_final(self) -> bool:
+        return self.type in _FINAL
+
     def result(self, raise_on_failure: bool = True) -> Any:
         if self.error is not None:
             if raise_on_failure:
@@ -58,9 +105,12 @@ class State:
             return self.error
         return self.value
 
+    def __str__(self) -> str:
+        return f"{self.name}({self.message!r})" if self.message else f"{self.name}()"
+
     def __repr__(self) -> str:
         detail = f", message={self.message!r}" if self.message else ""
-        return f"{self.name}(type={self.type}{detail})"
+        return f"{self.name}(type={self.type.value}{detail})"
 
 
-__all__ = ["CANCELLED", "COMPLETED", "FAILED", "State"]
+__all__ = ["CANCELLED", "COMPLETED", "FAILED", "PENDING", "RUNNING", "State", "StateType"]

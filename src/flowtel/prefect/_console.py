@@ -1,0 +1,96 @@
+"""Prefect's console output: run messages on stderr as ``time | LEVEL | Run 'name' - text``.
+
+Runs of flows and tasks decorated through ``flowtel.prefect`` show their messages (prints
+under ``log_prints``, ``get_run_logger()`` records, flowtel's own run messages) and their
+start and end the way Prefect's console handler does, at INFO and above by default
+(``PREFECT_LOGGING_LEVEL`` changes the threshold; ``set_console_level(None)`` turns the
+output off). The messages stay run messages, span events and log records as well.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .._flow import Flow
+    from .._task import Task
+
+_OFF = logging.CRITICAL + 1000
+
+
+def _level_from(value: str | int | None) -> int:
+    if value is None:
+        return _OFF
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        number = logging.getLevelName(value.strip().upper())
+        if isinstance(number, int):
+            return number
+    raise ValueError(
+        f"console level must be a logging level name (DEBUG, INFO, WARNING, ERROR, CRITICAL), "
+        f"a level number or None for no output; got {value!r}"
+    )
+
+
+def _initial_level() -> int:
+    try:
+        return _level_from(os.environ.get("PREFECT_LOGGING_LEVEL", "INFO"))
+    except ValueError:
+        return logging.INFO
+
+
+_console_level = _initial_level()
+
+
+def set_console_level(level: str | int | None) -> None:
+    """Show run messages at ``level`` and above on stderr; None shows nothing."""
+    global _console_level
+    _console_level = _level_from(level)
+
+
+def console_level() -> int:
+    """The current threshold (above CRITICAL when the output is off)."""
+    return _console_level
+
+
+def flow_run_name(flow: Flow) -> str:
+    """The name Prefect's output shows for a flow run: its run name, else flow name and id."""
+    return flow.flow_run_name or f"{flow.flow_name}-{flow.flow_id[:6]}"
+
+
+def task_run_name(task: Task) -> str:
+    """The name shown for a task run: its run name, else task name and a short id."""
+    return task.task_run_name or f"{task.task_name}-{task.task_id[:3]}"
+
+
+def run_label(run: Any) -> str:
+    if hasattr(run, "flow_status"):
+        return f"Flow run {flow_run_name(run)!r}"
+    return f"Task run {task_run_name(run)!r}"
+
+
+def write_line(level: int, label: str, text: str) -> None:
+    """One console line, if ``level`` is shown; never raises."""
+    if level < _console_level:
+        return
+    try:
+        now = time.time()
+        stamp = time.strftime("%H:%M:%S", time.localtime(now))
+        millis = int(now % 1 * 1000)
+        sys.stderr.write(
+            f"{stamp}.{millis:03d} | {logging.getLevelName(level):<7} | {label} - {text}\n"
+        )
+    except Exception:  # a closed or broken stderr must not break the run
+        pass
+
+
+def write_message(flow: Flow, task: Task | None, level: int, text: str) -> None:
+    """The Flow.console_writer of runs made through flowtel.prefect."""
+    if level < _console_level:
+        return
+    write_line(level, run_label(task if task is not None else flow), text)
