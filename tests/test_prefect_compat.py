@@ -86,7 +86,7 @@ def test_task_out_of_retries_fails_the_flow(flowtel_telemetry, brittle, delays):
     with pytest.raises(ConnectionError, match="503 Service Unavailable"):
         state.result()
     assert (3, [5.0, 5.0]) == (brittle.calls, delays)
-    assert "failure" == flowtel_telemetry.span("get_data_flow").attributes["cicd.pipeline.result"]
+    assert "failure" == flowtel_telemetry.span("get-data-flow").attributes["cicd.pipeline.result"]
 
 
 def test_retry_delay_list(brittle, delays):
@@ -109,7 +109,7 @@ def test_flow_retries(flowtel_telemetry, brittle, delays):
     brittle.failures_left = 2
     assert {"data": [1, 2, 3]} == retries.flaky_flow()
     assert [2.0, 2.0] == delays
-    span = flowtel_telemetry.span("flaky_flow")
+    span = flowtel_telemetry.span("flaky-flow")
     assert (3, "success") == (
         span.attributes["flowtel.flow.attempts"],
         span.attributes["cicd.pipeline.result"],
@@ -156,7 +156,7 @@ def test_submit_and_result():
 def test_get_run_logger_in_flow_and_task(flowtel_telemetry):
     """get_run_logger() records become OTel log records on the flow's and the task's spans."""
     run_logging.log_flow("Marvin")
-    flow_span = flowtel_telemetry.span("log_flow")
+    flow_span = flowtel_telemetry.span("log-flow")
     task_span = flowtel_telemetry.span("log_task")
     records = [r.log_record for r in flowtel_telemetry.logs]
     assert [
@@ -214,7 +214,7 @@ def test_task_return_state_lets_the_flow_carry_on(flowtel_telemetry, capsys):
         "failure"
         == flowtel_telemetry.span("always_fails_task").attributes["cicd.pipeline.task.run.result"]
     )
-    flow_span = flowtel_telemetry.span("always_succeeds_flow")
+    flow_span = flowtel_telemetry.span("always-succeeds-flow")
     assert ("success", 1) == (
         flow_span.attributes["cicd.pipeline.result"],
         flow_span.attributes["flowtel.flow.failed_tasks"],
@@ -248,7 +248,7 @@ def test_async_flow_with_gathered_tasks(flowtel_telemetry, capsys):
     assert [[1, 2], ["a", "b", "c", "d"], ["6", "7", "8", "9"]] == asyncio.run(
         async_flows.async_flow()
     )
-    root = flowtel_telemetry.span("async_flow")
+    root = flowtel_telemetry.span("async-flow")
     assert ["print_values"] * 3 == [s.name for s in flowtel_telemetry.children(root)]
     assert sorted("1 2 a b c d 6 7 8 9".split()) == sorted(capsys.readouterr().out.split())
 
@@ -258,8 +258,8 @@ async def test_async_subflows_and_return_state(flowtel_telemetry):
     """Async subflows gathered in an async flow; return_state works for async flows."""
     state = await async_flows.async_parent_flow(return_state=True)
     assert (True, 6) == (state.is_completed(), state.result())
-    root = flowtel_telemetry.span("async_parent_flow")
-    assert ["async_subflow", "async_subflow"] == [s.name for s in flowtel_telemetry.children(root)]
+    root = flowtel_telemetry.span("async-parent-flow")
+    assert ["async-subflow", "async-subflow"] == [s.name for s in flowtel_telemetry.children(root)]
 
 
 # -- names -----------------------------------------------------------------------------
@@ -316,12 +316,12 @@ def test_completion_and_failure_hooks(notifications):
     assert 42 == hooks.my_flow()
     with pytest.raises(RuntimeError, match="the flow broke"):
         hooks.my_flow(fail=True)
-    assert [("success", "my_flow", "Completed"), "failure"] == [
+    assert [("success", "my-flow", "Completed"), "failure"] == [
         notifications[0],
         notifications[1][0],
     ]
     assert 2 == len(notifications)
-    assert ("my_flow", "Failed") == notifications[1][1:3]
+    assert ("my-flow", "Failed") == notifications[1][1:3]
     assert "the flow broke" in notifications[1][3]
 
 
@@ -352,14 +352,14 @@ def test_sync_flow_timeout(flowtel_telemetry):
     assert (True, "TimedOut") == (state.is_failed(), state.name)
     with pytest.raises(TimeoutError):
         state.result()
-    span = flowtel_telemetry.span("show_timeouts")
+    span = flowtel_telemetry.span("show-timeouts")
     assert ("timeout", StatusCode.ERROR) == (
         span.attributes["cicd.pipeline.result"],
         span.status.status_code,
     )
     assert [
         "I will execute",
-        "Flow 'show_timeouts' failed: FlowRunTimeoutError: flow 'show_timeouts' timed out after 0.2 s",
+        "Flow 'show-timeouts' failed: FlowRunTimeoutError: flow 'show-timeouts' timed out after 0.2 s",
     ] == flowtel_telemetry.log_bodies()
     # the body keeps running on its daemon thread until time.sleep returns
     for thread in threading.enumerate():

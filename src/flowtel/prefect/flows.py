@@ -140,6 +140,9 @@ def _make_flow(target: Any, options: dict[str, Any]) -> Any:
     check_decoratable("flow", target)
     core_options = adapt_hooks({k: v for k, v in options.items() if k != "validate_parameters"})
     core_options.setdefault("log_prints", False)
+    if core_options.get("name") is None:
+        # Prefect names a flow after its function with "_" as "-" (tasks keep the name).
+        core_options["name"] = getattr(target, "__name__", "flow").replace("_", "-")
     validator = _Validator(target) if options.get("validate_parameters", True) else None
 
     if inspect.iscoroutinefunction(target):

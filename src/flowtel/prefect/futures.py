@@ -261,10 +261,7 @@ def check_upstream(wait_for: Any, waiter: Any) -> None:
             check_upstream([allow_failure(f) if allowed else f for f in future], waiter)
             continue
         if not isinstance(future, TaskRunFuture):
-            raise TypeError(
-                f"wait_for= takes futures from submit()/map(), got {type(future).__name__} "
-                f"{future!r}"
-            )
+            continue  # a plain value has nothing to wait for (Prefect ignores it too)
         waiter(future)
         if not allowed and future.done() and future._future.exception() is not None:
             raise UpstreamTaskError(

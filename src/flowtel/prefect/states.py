@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._futures import TaskRunFuture
 from .._state import State, StateType
 from .exceptions import CancelledRun, FailedRun
 
@@ -43,7 +44,12 @@ def Running(message: str | None = None, name: str | None = None) -> State:
 
 
 def final_value(value: Any) -> Any:
-    """A run's return value with a returned State turned into its outcome (may raise)."""
+    """A run's return value with a returned State or future turned into its outcome.
+
+    Raises the error of a returned failed State or of a returned future whose task failed.
+    """
+    if isinstance(value, TaskRunFuture):
+        return value.result()
     if isinstance(value, State):
         if value.type == StateType.COMPLETED:
             return value.value
