@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from . import flow_run, task_run
+from . import deployment, flow_run, task_run
 
-__all__ = ["flow_run", "task_run"]
+__all__ = ["deployment", "flow_run", "task_run"]
