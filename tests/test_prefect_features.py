@@ -101,17 +101,27 @@ def test_submit_returns_a_prefect_future_with_a_task_run_id():
     def submits():
         future = double.submit(1)
         future.wait()
-        return future
+        return isinstance(future, PrefectFuture), len(future.task_run_id)
+
+    assert (True, 16) == submits()
+
+
+def test_returned_futures_and_states_decide_the_flow_state():
+    """A returned future gives its result; returned states that failed fail the flow, as in Prefect."""
 
     @flow
-    def returns_the_future_itself():
-        future = double.submit(1)
-        future.wait()
-        return [future]
+    def returns_future():
+        return double.submit(1)
 
-    [future] = returns_the_future_itself()
-    assert (True, 16) == (isinstance(future, PrefectFuture), len(future.task_run_id))
-    assert 2 == submits()  # a returned future is resolved to its result, as in Prefect
+    @flow
+    def returns_states():
+        return [double.submit(1), fails.submit()]
+
+    assert 2 == returns_future()
+    states = returns_states()
+    assert [StateType.COMPLETED, StateType.FAILED] == [state.type for state in states]
+    state = returns_states(return_state=True)
+    assert ("Failed('1/2 states failed.')", 2) == (str(state), len(state.result()))
 
 
 def test_wait_for_orders_tasks_and_is_not_passed_to_the_function():

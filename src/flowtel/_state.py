@@ -38,6 +38,10 @@ class State:
 
     __slots__ = ("error", "message", "name", "run", "type", "value")
 
+    def __class_getitem__(cls, item: Any) -> type[State]:
+        # ``State[int]`` in annotations, as with Prefect's generic State.
+        return cls
+
     def __init__(self, run: Any, value: Any, error: BaseException | None, status: str) -> None:
         self.run = run
         self.value = value

@@ -93,4 +93,11 @@ def write_message(flow: Flow, task: Task | None, level: int, text: str) -> None:
     """The Flow.console_writer of runs made through flowtel.prefect."""
     if level < _console_level:
         return
-    write_line(level, run_label(task if task is not None else flow), text)
+    run = task if task is not None else flow
+    if level >= logging.ERROR and text.startswith(("Flow '", "Task '")):
+        from .states import from_returned_state
+
+        error = flow.flow_error if task is None else task.task_error
+        if from_returned_state(error):
+            return  # the run returned a failed state: Prefect shows only its final state
+    write_line(level, run_label(run), text)

@@ -24,7 +24,7 @@ from . import _console
 from ._runs import adapt_hooks, declared_tags
 from .context import current_tags, run_tags
 from .exceptions import ParameterTypeError
-from .states import final_value, prefect_state
+from .states import StatesFailed, final_value, from_returned_state, prefect_state
 from .tasks import check_keywords
 
 __all__ = ["flow"]
@@ -130,7 +130,7 @@ def _began(run: Any) -> None:
 
 def _finished(run: Any) -> None:
     state = prefect_state(run)
-    level = 20 if state.is_completed() else 40
+    level = 20 if state.is_completed() or from_returned_state(run.flow_error) else 40
     _console.write_line(level, _console.run_label(run), f"Finished in state {state}")
 
 
@@ -149,20 +149,22 @@ def _make_flow(target: Any, options: dict[str, Any]) -> Any:
 
         @functools.wraps(target)
         async def async_body(*args: Any, **kwargs: Any) -> Any:
-            _began(current_flow.get())
+            run = current_flow.get()
+            _began(run)
             if validator is not None:
                 args, kwargs = validator(args, kwargs)
-            return final_value(await target(*args, **kwargs))
+            return final_value(await target(*args, **kwargs), run)
 
         body: Callable[..., Any] = async_body
     else:
 
         @functools.wraps(target)
         def sync_body(*args: Any, **kwargs: Any) -> Any:
-            _began(current_flow.get())
+            run = current_flow.get()
+            _began(run)
             if validator is not None:
                 args, kwargs = validator(args, kwargs)
-            return final_value(target(*args, **kwargs))
+            return final_value(target(*args, **kwargs), run)
 
         body = sync_body
     core = _decorators.flow(**core_options)(body)
@@ -180,6 +182,9 @@ def _make_flow(target: Any, options: dict[str, Any]) -> Any:
             run = new_run(args, kwargs, async_flow_call)
             try:
                 await run.execute_async()
+            except StatesFailed as failed:  # returned states, some failed: returned all the same
+                _finished(run)
+                return prefect_state(run) if return_state else failed.value
             except Exception:
                 _finished(run)
                 if return_state:
@@ -196,6 +201,9 @@ def _make_flow(target: Any, options: dict[str, Any]) -> Any:
             run = new_run(args, kwargs, flow_call)
             try:
                 run.execute()
+            except StatesFailed as failed:  # returned states, some failed: returned all the same
+                _finished(run)
+                return prefect_state(run) if return_state else failed.value
             except Exception:
                 _finished(run)
                 if return_state:

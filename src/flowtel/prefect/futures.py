@@ -66,6 +66,8 @@ class PrefectFuture(TaskRunFuture):
         if run is not None and run.status in ("completed", "failed", "cancelled"):
             return prefect_state(run)
         error = self._future.exception()  # failed before its run started (e.g. upstream)
+        if isinstance(error, UpstreamTaskError):  # never ran: Prefect's NotReady
+            return State.build(StateType.PENDING, error=error, message=str(error), name="NotReady")
         if error is not None:
             return State.build(StateType.FAILED, error=error, message=str(error))
         return State.build(StateType.COMPLETED, value=self._future.result())

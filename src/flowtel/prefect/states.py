@@ -7,6 +7,7 @@ returns ``Failed(...)`` or ``Cancelled(...)`` ends failed, and its result raises
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from .._futures import TaskRunFuture
@@ -43,19 +44,81 @@ def Running(message: str | None = None, name: str | None = None) -> State:
     return State.build(StateType.RUNNING, message=message or "", name=name)
 
 
-def final_value(value: Any) -> Any:
-    """A run's return value with a returned State or future turned into its outcome.
+class StatesFailed(FailedRun):
+    """A flow returned states or futures of which some failed; ``value`` is what it returned."""
 
-    Raises the error of a returned failed State or of a returned future whose task failed.
+    def __init__(self, message: str, value: Any) -> None:
+        super().__init__(message)
+        self.value = value
+
+
+# Completed flow runs that returned states or futures: Prefect's message for their state.
+_completed_messages: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+_RETURNED = "_flowtel_prefect_returned_state"
+
+
+def mark_returned(error: BaseException) -> BaseException:
+    """Note that a run failed by returning a state, not by raising (Prefect logs it at INFO)."""
+    try:
+        setattr(error, _RETURNED, True)
+    except Exception:  # an exception type that refuses attributes keeps the default display
+        pass
+    return error
+
+
+def from_returned_state(error: BaseException | None) -> bool:
+    return error is not None and getattr(error, _RETURNED, False)
+
+
+def _as_state(item: Any) -> Any:
+    if isinstance(item, TaskRunFuture):
+        item.wait()
+        state = getattr(item, "state", None)
+        if state is None:  # a core future: its outcome as a state
+            error = item._future.exception()
+            kind = StateType.FAILED if error is not None else StateType.COMPLETED
+            return State.build(kind, value=None if error else item.result(), error=error)
+        return state
+    return item
+
+
+def final_value(value: Any, run: Any = None) -> Any:
+    """A run's return value with returned States or futures turned into its outcome.
+
+    A returned State ends the run in it; a returned future in its task's outcome. A flow
+    that returns a list, tuple, set or dict holding States or futures gets them as States
+    and ends Failed if any failed (``"1/3 states failed."``), as in Prefect.
     """
     if isinstance(value, TaskRunFuture):
+        if run is not None:
+            _completed_messages[run] = "All states completed."
         return value.result()
     if isinstance(value, State):
         if value.type == StateType.COMPLETED:
             return value.value
-        if value.error is not None:
-            raise value.error
-        raise FailedRun(value.message or f"Run ended in state {value}")
+        error = value.error or FailedRun(value.message or f"Run ended in state {value}")
+        mark_returned(error)
+        raise error
+    if run is not None and isinstance(value, (list, tuple, set, dict)):
+        items = list(value.values()) if isinstance(value, dict) else list(value)
+        if any(isinstance(item, (State, TaskRunFuture)) for item in items):
+            if isinstance(value, dict):
+                value = {key: _as_state(item) for key, item in value.items()}
+            elif isinstance(value, (set, tuple)):
+                value = type(value)(_as_state(item) for item in value)
+            else:
+                value = [_as_state(item) for item in value]
+            states = [item for item in items if isinstance(item, (State, TaskRunFuture))]
+            failed = sum(
+                1
+                for item in (value.values() if isinstance(value, dict) else value)
+                if isinstance(item, State) and item.type in (StateType.FAILED, StateType.CANCELLED)
+            )
+            if failed:
+                raise mark_returned(StatesFailed(f"{failed}/{len(states)} states failed.", value))
+            _completed_messages[run] = "All states completed."
     return value
 
 
@@ -63,7 +126,11 @@ def prefect_state(run: Any) -> State:
     """A finished run's State with Prefect's message for a run that raised."""
     state = State.of(run)
     error = state.error
-    if error is not None and state.type == StateType.FAILED:
+    if isinstance(error, StatesFailed):
+        return State.build(StateType.FAILED, value=error.value, message=str(error), run=run)
+    if state.type == StateType.COMPLETED:
+        state.message = _completed_messages.get(run, "")
+    elif error is not None and state.type == StateType.FAILED:
         if isinstance(error, (FailedRun, CancelledRun)):
             state.message = str(error)
         else:

@@ -36,7 +36,7 @@ from .futures import (
     resolve_arguments,
     resolve_arguments_async,
 )
-from .states import final_value, prefect_state
+from .states import final_value, from_returned_state, prefect_state
 
 __all__ = ["task"]
 
@@ -64,7 +64,10 @@ def _finished(run: Task) -> None:
     if run.status == "completed":
         _console.write_line(20, _console.run_label(run), "Finished in state Completed()")
     else:
-        _console.write_line(40, _console.run_label(run), f"Finished in state {prefect_state(run)}")
+        level = 20 if from_returned_state(run.task_error) else 40
+        _console.write_line(
+            level, _console.run_label(run), f"Finished in state {prefect_state(run)}"
+        )
 
 
 def _record_context_tags(run: Any) -> None:
