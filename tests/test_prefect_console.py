@@ -130,3 +130,87 @@ def test_get_run_logger_outside_a_run_raises_missing_context():
 
     with pytest.raises(MissingContextError, match="no active flow or task run"):
         get_run_logger()
+
+
+def test_retries_and_failures_are_worded_as_prefect_logs_them(capsys, delays):
+    """Retry lines are INFO 'Retry n/N will start ...'; the last failure says retries are exhausted."""
+
+    @task(retries=2, retry_delay_seconds=5)
+    def flaky():
+        raise ConnectionError("503 down")
+
+    @flow
+    def calls_flaky():
+        flaky()
+
+    with pytest.raises(ConnectionError):
+        calls_flaky()
+    lines = console_lines(capsys.readouterr().err)
+    assert [
+        (
+            "INFO",
+            "Task run",
+            "Task run failed with exception: ConnectionError('503 down') - Retry 1/2 will start 5 second(s) from now",
+        ),
+        (
+            "INFO",
+            "Task run",
+            "Task run failed with exception: ConnectionError('503 down') - Retry 2/2 will start 5 second(s) from now",
+        ),
+        (
+            "ERROR",
+            "Task run",
+            "Task run failed with exception: ConnectionError('503 down') - Retries are exhausted",
+        ),
+        (
+            "ERROR",
+            "Task run",
+            "Finished in state Failed('Task run encountered an exception ConnectionError: 503 down')",
+        ),
+        (
+            "ERROR",
+            "Flow run",
+            "Encountered exception during execution: ConnectionError('503 down')",
+        ),
+        (
+            "INFO",
+            "Flow run",
+            "Finished in state Failed('Flow run encountered an exception: ConnectionError: 503 down')",
+        ),
+    ] == lines[1:]
+
+
+def test_returned_states_show_their_name_and_message(capsys):
+    """A flow returning Completed(name='Skipped') or Failed(message=...) ends in that state, at INFO."""
+    from flowtel.prefect.exceptions import FailedRun
+    from flowtel.prefect.states import Completed, Failed
+
+    @flow
+    def decides(work: bool):
+        if work:
+            return Failed(message="could not work")
+        return Completed(message="No work to do", name="Skipped")
+
+    decides(False)
+    with pytest.raises(FailedRun):
+        decides(True)
+    finished = [line for line in console_lines(capsys.readouterr().err) if "Finished" in line[2]]
+    assert [
+        ("INFO", "Flow run", "Finished in state Skipped('No work to do', type=COMPLETED)"),
+        ("INFO", "Flow run", "Finished in state Failed('could not work')"),
+    ] == finished
+
+
+def test_flow_timeout_is_shown_as_prefect_shows_it(capsys):
+    """A flow over its timeout shows 'Flow run exceeded timeout' and ends TimedOut."""
+    import time
+
+    @flow(timeout_seconds=0.05)
+    def sleepy():
+        time.sleep(0.3)
+
+    state = sleepy(return_state=True)
+    assert "TimedOut('Flow run exceeded timeout of 0.05 second(s)')" == str(state)
+    assert ("ERROR", "Flow run", "Flow run exceeded timeout of 0.05 second(s)") in console_lines(
+        capsys.readouterr().err
+    )

@@ -371,3 +371,31 @@ def test_timeouts_raise_prefect_named_errors():
     with pytest.raises(TaskRunTimeoutError):
         asyncio.run(runs_slow_task())
     assert issubclass(FlowRunTimeoutError, TimeoutError)
+
+
+def test_runtime_parent_and_root_flow_run_ids():
+    """A subflow's runtime.flow_run knows its parent and root flow runs."""
+
+    @flow
+    def child():
+        return runtime.flow_run.parent_flow_run_id, runtime.flow_run.root_flow_run_id
+
+    @flow(version="2.1")
+    def parent():
+        return runtime.flow_run.id, runtime.flow_run.flow_version, child()
+
+    own_id, version, (parent_id, root_id) = parent()
+    assert (own_id, own_id, "2.1") == (parent_id, root_id, version)
+
+
+def test_unprovided_flow_methods_raise_naming_the_feature():
+    """flow.serve() / deploy() / visualize() raise NotImplementedError naming the feature."""
+
+    @flow
+    def served():
+        return None
+
+    with pytest.raises(NotImplementedError, match=r"flow.serve\(\) \(serving flows"):
+        served.serve(name="x")
+    with pytest.raises(NotImplementedError, match="flow visualisation"):
+        served.visualize()

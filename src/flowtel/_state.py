@@ -110,7 +110,11 @@ class State:
         return self.value
 
     def __str__(self) -> str:
-        return f"{self.name}({self.message!r})" if self.message else f"{self.name}()"
+        # As Prefect shows a state: Completed(), Failed('message'), Skipped(type=COMPLETED)
+        details = [repr(self.message)] if self.message else []
+        if self.name != self.type.value.capitalize() and self.name != "TimedOut":
+            details.append(f"type={self.type.value}")
+        return f"{self.name}({', '.join(details)})"
 
     def __repr__(self) -> str:
         detail = f", message={self.message!r}" if self.message else ""

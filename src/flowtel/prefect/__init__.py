@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import __version__ as _flowtel_version
 from .._futures import TaskRunFuture, ThreadPoolTaskRunner, as_completed, unmapped, wait
 from .._state import State
 from ._console import set_console_level
@@ -22,6 +23,9 @@ from .flows import flow
 from .futures import PrefectFuture, allow_failure
 from .logging import get_run_logger
 from .tasks import task
+
+# flowtel's version: Prefect code that prints prefect.__version__ shows what runs it.
+__version__ = _flowtel_version
 
 __all__ = [
     "PrefectFuture",

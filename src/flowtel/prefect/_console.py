@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import time
+import traceback
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -89,15 +91,62 @@ def write_line(level: int, label: str, text: str) -> None:
         pass
 
 
+_ATTEMPT = re.compile(
+    r"^Task '.*' attempt (\d+) of (\d+) failed: (\w[\w.]*)(?:: (.*))?; retrying in (\S+) s$", re.S
+)
+
+
+def _with_traceback(line: str, error: BaseException | None) -> str:
+    if error is None or error.__traceback__ is None:
+        return line
+    trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    return f"{line}\n{trace.rstrip()}"
+
+
+def _prefect_wording(flow: Flow, task: Task | None, level: int, text: str) -> tuple[int, str]:
+    """flowtel's own failure and retry lines, worded (and levelled) as Prefect logs them."""
+    if task is not None:
+        if level >= logging.ERROR and text.startswith(f"Task '{task.task_name}' failed: "):
+            error = task.task_error
+            options = task.definition.options if task.definition is not None else None
+            exhausted = (
+                " - Retries are exhausted" if options is not None and options.retries else ""
+            )
+            return level, _with_traceback(
+                f"Task run failed with exception: {error!r}{exhausted}", error
+            )
+        attempt = _ATTEMPT.match(text)
+        if attempt is not None:
+            number, total, kind, message, delay = attempt.groups()
+            shown = f"{kind}({message!r})" if message is not None else f"{kind}()"
+            when = "immediately" if float(delay) == 0 else f"{delay} second(s) from now"
+            return logging.INFO, (
+                f"Task run failed with exception: {shown} - Retry {number}/{int(total) - 1} "
+                f"will start {when}"
+            )
+        return level, text
+    if level >= logging.ERROR and text.startswith(f"Flow '{flow.flow_name}' failed: "):
+        error = flow.flow_error
+        if flow._timed_out and flow._options is not None:
+            return (
+                level,
+                f"Flow run exceeded timeout of {flow._options.timeout_seconds:g} second(s)",
+            )
+        return level, _with_traceback(f"Encountered exception during execution: {error!r}", error)
+    return level, text
+
+
 def write_message(flow: Flow, task: Task | None, level: int, text: str) -> None:
     """The Flow.console_writer of runs made through flowtel.prefect."""
-    if level < _console_level:
+    if level < logging.WARNING:
+        if level >= _console_level:
+            write_line(level, run_label(task if task is not None else flow), text)
         return
-    run = task if task is not None else flow
-    if level >= logging.ERROR and text.startswith(("Flow '", "Task '")):
-        from .states import from_returned_state
+    from .states import from_returned_state
 
-        error = flow.flow_error if task is None else task.task_error
-        if from_returned_state(error):
-            return  # the run returned a failed state: Prefect shows only its final state
-    write_line(level, run_label(run), text)
+    error = flow.flow_error if task is None else task.task_error
+    if from_returned_state(error) and text.startswith(("Flow '", "Task '")):
+        return  # the run returned a failed state: Prefect shows only its final state
+    level, text = _prefect_wording(flow, task, level, text)
+    if level >= _console_level:
+        write_line(level, run_label(task if task is not None else flow), text)

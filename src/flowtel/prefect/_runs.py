@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextvars
+import datetime
 from typing import Any
 
 from .._function_info import FLOW_INJECTABLE, TASK_INJECTABLE
@@ -23,6 +25,13 @@ def parameters(run: Any) -> dict[str, Any]:
         return dict(kwargs)
     injected = FLOW_INJECTABLE if is_flow else TASK_INJECTABLE
     return {name: value for name, value in bound.arguments.items() if name not in injected}
+
+
+def _parent_flow(run: Any) -> Any:
+    # The flow current when ``run`` began (its parent), from the token flowtel set then.
+    token = getattr(run, "_flow_token", None)
+    parent = token.old_value if token is not None else None
+    return parent if parent is not None and parent is not contextvars.Token.MISSING else None
 
 
 def declared_tags(run: Any) -> tuple[str, ...]:
@@ -59,6 +68,39 @@ class FlowRunView:
     @property
     def run_count(self) -> int:
         return max(self.run.attempts, 1)
+
+    @property
+    def flow_version(self) -> str | None:
+        options = self.run._options
+        return options.version if options is not None else None
+
+    @property
+    def scheduled_start_time(self) -> datetime.datetime | None:
+        started = self.run.started_at
+        if started is None:
+            return None
+        return datetime.datetime.fromtimestamp(started, tz=datetime.timezone.utc)
+
+    @property
+    def parent_flow_run_id(self) -> str | None:
+        parent = _parent_flow(self.run)
+        return parent.flow_id if parent is not None else None
+
+    @property
+    def root_flow_run_id(self) -> str:
+        run = self.run
+        while (parent := _parent_flow(run)) is not None:
+            run = parent
+        return run.flow_id
+
+    # Prefect's API and UI addresses, and deployment job variables: flowtel has neither.
+    api_url = None
+    ui_url = None
+    parent_deployment_id = None
+
+    @property
+    def job_variables(self) -> dict[str, Any]:
+        return {}
 
     def __repr__(self) -> str:
         return f"FlowRun(id={self.id!r}, name={self.name!r}, flow_name={self.flow_name!r})"
@@ -98,6 +140,9 @@ class TaskRunView:
     @property
     def run_count(self) -> int:
         return max(self.run.attempts, 1)
+
+    api_url = None
+    ui_url = None
 
     def __repr__(self) -> str:
         return f"TaskRun(id={self.id!r}, name={self.name!r}, task_name={self.task_name!r})"

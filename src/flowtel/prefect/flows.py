@@ -113,6 +113,26 @@ class _Validator:
         return bound.args, bound.kwargs
 
 
+_NOT_PROVIDED_METHODS = {
+    "serve": "serving flows (deployments)",
+    "deploy": "deployments",
+    "from_source": "loading flows from remote sources (deployments)",
+    "visualize": "flow visualisation",
+    "generate_mermaid_graph": "flow visualisation",
+}
+
+
+def _not_provided_method(method: str) -> Callable[..., Any]:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(
+            f"flow.{method}() ({_NOT_PROVIDED_METHODS[method]}) is not provided by "
+            "flowtel.prefect: flowtel runs flows in-process and records them as OpenTelemetry "
+            "traces, logs and metrics. The README's Prefect table lists what is provided."
+        )
+
+    return refuse
+
+
 def _began(run: Any) -> None:
     if run is None or run.attempts > 1:
         return
@@ -130,7 +150,9 @@ def _began(run: Any) -> None:
 
 def _finished(run: Any) -> None:
     state = prefect_state(run)
-    level = 20 if state.is_completed() or from_returned_state(run.flow_error) else 40
+    # Prefect logs a sync flow's final state at INFO, an async flow's failure at ERROR.
+    failed_async = run.is_async and not state.is_completed()
+    level = 40 if failed_async and not from_returned_state(run.flow_error) else 20
     _console.write_line(level, _console.run_label(run), f"Finished in state {state}")
 
 
@@ -219,6 +241,8 @@ def _make_flow(target: Any, options: dict[str, Any]) -> Any:
         check_keywords("flow.with_options", changes, FLOW_KEYWORDS)
         return _make_flow(target, {**options, **changes})
 
+    for method in _NOT_PROVIDED_METHODS:
+        setattr(wrapper, method, _not_provided_method(method))
     wrapper.name = core.name  # type: ignore[attr-defined]
     wrapper.fn = target  # type: ignore[attr-defined]
     wrapper.with_options = with_options  # type: ignore[attr-defined]

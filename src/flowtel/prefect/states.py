@@ -53,7 +53,7 @@ class StatesFailed(FailedRun):
 
 
 # Completed flow runs that returned states or futures: Prefect's message for their state.
-_completed_messages: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+_completed_messages: weakref.WeakKeyDictionary[Any, tuple[str, str]] = weakref.WeakKeyDictionary()
 
 
 _RETURNED = "_flowtel_prefect_returned_state"
@@ -93,10 +93,12 @@ def final_value(value: Any, run: Any = None) -> Any:
     """
     if isinstance(value, TaskRunFuture):
         if run is not None:
-            _completed_messages[run] = "All states completed."
+            _completed_messages[run] = ("Completed", "All states completed.")
         return value.result()
     if isinstance(value, State):
         if value.type == StateType.COMPLETED:
+            if run is not None and (value.message or value.name != "Completed"):
+                _completed_messages[run] = (value.name, value.message)
             return value.value
         error = value.error or FailedRun(value.message or f"Run ended in state {value}")
         mark_returned(error)
@@ -118,7 +120,7 @@ def final_value(value: Any, run: Any = None) -> Any:
             )
             if failed:
                 raise mark_returned(StatesFailed(f"{failed}/{len(states)} states failed.", value))
-            _completed_messages[run] = "All states completed."
+            _completed_messages[run] = ("Completed", "All states completed.")
     return value
 
 
@@ -129,9 +131,13 @@ def prefect_state(run: Any) -> State:
     if isinstance(error, StatesFailed):
         return State.build(StateType.FAILED, value=error.value, message=str(error), run=run)
     if state.type == StateType.COMPLETED:
-        state.message = _completed_messages.get(run, "")
+        state.name, state.message = _completed_messages.get(run, ("Completed", ""))
     elif error is not None and state.type == StateType.FAILED:
-        if isinstance(error, (FailedRun, CancelledRun)):
+        if getattr(run, "_timed_out", False):
+            options = run._options if hasattr(run, "flow_status") else run.definition.options
+            kind = "Flow" if hasattr(run, "flow_status") else "Task"
+            state.message = f"{kind} run exceeded timeout of {options.timeout_seconds:g} second(s)"
+        elif isinstance(error, (FailedRun, CancelledRun)):
             state.message = str(error)
         else:
             # Prefect's wording (the flow's has a colon, the task's not)

@@ -1,6 +1,8 @@
 """Prefect's ``prefect.runtime.flow_run``: attributes of the current flow run.
 
-``id``, ``name``, ``flow_name``, ``parameters``, ``tags`` and ``run_count``; outside a
+``id``, ``name``, ``flow_name``, ``parameters``, ``tags``, ``run_count``, ``flow_version``,
+``scheduled_start_time`` (the start), ``parent_flow_run_id``, ``root_flow_run_id`` (``api_url``,
+``ui_url`` and ``parent_deployment_id`` are None: no server); outside a
 flow run each is None (``parameters`` {} and ``tags`` [], ``run_count`` 0), as in Prefect.
 """
 
@@ -12,15 +14,23 @@ from ..._context import current_flow
 
 # The names are served by the module __getattr__ below, read at each access.
 __all__ = [  # noqa: F822
+    "api_url",
     "flow_name",
+    "flow_version",
     "id",
+    "job_variables",
     "name",
     "parameters",
+    "parent_deployment_id",
+    "parent_flow_run_id",
+    "root_flow_run_id",
     "run_count",
+    "scheduled_start_time",
     "tags",
+    "ui_url",
 ]
 
-_EMPTY: dict[str, Any] = {"parameters": {}, "tags": [], "run_count": 0}
+_EMPTY: dict[str, Any] = {"parameters": {}, "tags": [], "run_count": 0, "job_variables": {}}
 
 
 def __getattr__(attribute: str) -> Any:

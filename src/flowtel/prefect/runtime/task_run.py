@@ -1,6 +1,7 @@
 """Prefect's ``prefect.runtime.task_run``: attributes of the current task run.
 
-``id``, ``name``, ``task_name``, ``parameters``, ``tags`` and ``run_count``; outside a
+``id``, ``name``, ``task_name``, ``parameters``, ``tags`` and ``run_count`` (``api_url`` and
+``ui_url`` are None: no server); outside a
 task run each is None (``parameters`` {} and ``tags`` [], ``run_count`` 0), as in Prefect.
 """
 
@@ -12,15 +13,17 @@ from ..._context import current_task
 
 # The names are served by the module __getattr__ below, read at each access.
 __all__ = [  # noqa: F822
+    "api_url",
     "id",
     "name",
     "parameters",
     "run_count",
     "tags",
     "task_name",
+    "ui_url",
 ]
 
-_EMPTY: dict[str, Any] = {"parameters": {}, "tags": [], "run_count": 0}
+_EMPTY: dict[str, Any] = {"parameters": {}, "tags": [], "run_count": 0, "job_variables": {}}
 
 
 def __getattr__(attribute: str) -> Any:
