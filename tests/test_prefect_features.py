@@ -399,3 +399,26 @@ def test_unprovided_flow_methods_raise_naming_the_feature():
         served.serve(name="x")
     with pytest.raises(NotImplementedError, match="flow visualisation"):
         served.visualize()
+
+
+def test_map_waits_for_its_wait_for_futures():
+    """map(..., wait_for=[f]) starts no mapped call before f is done and maps only the iterables."""
+    order = []
+
+    @task
+    def first():
+        time.sleep(0.05)
+        order.append("first")
+
+    @task
+    def each(x):
+        order.append(x)
+        return x
+
+    @flow
+    def mapped():
+        upstream = first.submit()
+        return each.map([1, 2], wait_for=[upstream]).result()
+
+    assert [1, 2] == mapped()
+    assert ("first", {1, 2}) == (order[0], set(order[1:]))
