@@ -155,9 +155,20 @@ def test_wait_for_a_failed_upstream_does_not_run_the_task_unless_allowed():
         broken = fails.submit()
         blocked = double.submit(1, wait_for=[broken])
         allowed = double.submit(2, wait_for=[allow_failure(broken)])
-        return type(blocked.result(raise_on_failure=False)), allowed.result()
+        not_ready = double(3, wait_for=[broken], return_state=True)
+        return (
+            type(blocked.result(raise_on_failure=False)),
+            allowed.result(),
+            (blocked.state.name, blocked.state.type),
+            (not_ready.name, not_ready.type),
+        )
 
-    assert (UpstreamTaskError, 4) == guarded()
+    assert (
+        UpstreamTaskError,
+        4,
+        ("NotReady", StateType.PENDING),
+        ("NotReady", StateType.PENDING),
+    ) == guarded()
 
 
 @dataclasses.dataclass

@@ -18,6 +18,7 @@ from .._context import current_flow, current_task
 from .._function_info import check_decoratable
 from .._futures import map_calls, submit_async, submit_sync
 from .._options import COMMON_OPTIONS, TASK_ONLY_OPTIONS
+from .._state import State, StateType
 from .._task import (
     Task,
     run_task,
@@ -29,6 +30,7 @@ from ..telemetry import _runtime as telemetry
 from . import _console
 from ._runs import adapt_hooks, declared_tags
 from .context import current_tags, run_tags
+from .exceptions import UpstreamTaskError
 from .futures import (
     PrefectFuture,
     PrefectFutureList,
@@ -68,6 +70,14 @@ def _finished(run: Task) -> None:
         _console.write_line(
             level, _console.run_label(run), f"Finished in state {prefect_state(run)}"
         )
+
+
+def _state_of_call(holder: RunHolder, error: Exception) -> State:
+    if holder.run is not None:
+        return prefect_state(holder.run)
+    if isinstance(error, UpstreamTaskError):  # never ran: Prefect's NotReady
+        return State.build(StateType.PENDING, error=error, message=str(error), name="NotReady")
+    raise error
 
 
 def _record_context_tags(run: Any) -> None:
@@ -129,9 +139,9 @@ def _make_task(target: Any, options: dict[str, Any]) -> Any:
             holder = RunHolder()
             try:
                 value, run = await invoke_async(holder, wait_for, args, kwargs)
-            except Exception:
-                if return_state and holder.run is not None:
-                    return prefect_state(holder.run)
+            except Exception as error:
+                if return_state:
+                    return _state_of_call(holder, error)
                 raise
             return prefect_state(run) if return_state else value
 
@@ -169,9 +179,9 @@ def _make_task(target: Any, options: dict[str, Any]) -> Any:
             holder = RunHolder()
             try:
                 value, run = invoke(holder, wait_for, args, kwargs)
-            except Exception:
-                if return_state and holder.run is not None:
-                    return prefect_state(holder.run)
+            except Exception as error:
+                if return_state:
+                    return _state_of_call(holder, error)
                 raise
             return prefect_state(run) if return_state else value
 
