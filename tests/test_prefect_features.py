@@ -52,19 +52,32 @@ def test_returning_completed_sets_the_result_and_failed_raises(flowtel_telemetry
     assert ["success", "failure", "failure"] == results
 
 
-def test_task_returning_cancelled_state_fails_its_run():
-    """A task returning Cancelled(...) ends not completed; its result raises CancelledRun."""
+def test_task_returning_a_state_ends_in_it_and_the_call_returns_it(flowtel_telemetry):
+    """As in Prefect, a task that returns Failed/Completed ends in that state and its call returns it."""
+
+    @task
+    def toggle(fail: bool):
+        if fail:
+            return Failed(message="told to fail")
+        return Completed(message="told to succeed")
 
     @task
     def gives_up():
         return Cancelled(message="stopped early")
 
     @flow
-    def runs_it():
-        return [gives_up(return_state=True)]
+    def runs_them():
+        return toggle(True), toggle(False), gives_up(return_state=True)
 
-    [state] = runs_it()
-    assert (False, "stopped early") == (state.is_completed(), str(state.result(False)))
+    failed, completed, cancelled = runs_them(return_state=True).result()
+    assert [
+        (StateType.FAILED, "told to fail"),
+        (StateType.COMPLETED, "told to succeed"),
+        (StateType.CANCELLED, "stopped early"),
+    ] == [(s.type, s.message) for s in (failed, completed, cancelled)]
+    assert ["failure", "success", "failure"] == [
+        s.attributes["cicd.pipeline.task.run.result"] for s in flowtel_telemetry.spans[:3]
+    ]
 
 
 def test_state_type_compares_with_prefect_names():
@@ -433,3 +446,23 @@ def test_map_waits_for_its_wait_for_futures():
 
     assert [1, 2] == mapped()
     assert ("first", {1, 2}) == (order[0], set(order[1:]))
+
+
+def test_quote_and_opaque_pass_values_without_looking_inside():
+    """quote(x) reaches the task as x untouched; opaque(future) as the future's result, not walked."""
+    from flowtel.prefect.utilities.annotations import opaque, quote
+
+    seen = []
+
+    @task
+    def receive(value):
+        seen.append(value)
+
+    @flow
+    def passes():
+        future = double.submit(5)
+        receive(quote([future]))
+        receive(opaque(future))
+
+    passes()
+    assert (PrefectFuture, 10) == (type(seen[0][0]), seen[1])

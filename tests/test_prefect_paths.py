@@ -40,6 +40,7 @@ PROVIDED = {
         "UpstreamTaskError",
     ],
     "flowtel.prefect.flow_engine": ["FlowRunTimeoutError"],
+    "flowtel.prefect.utilities.annotations": ["quote", "opaque", "unmapped", "allow_failure"],
     "flowtel.prefect.task_engine": ["TaskRunTimeoutError"],
 }
 

@@ -117,8 +117,9 @@ class State:
         return f"{self.name}({', '.join(details)})"
 
     def __repr__(self) -> str:
-        detail = f", message={self.message!r}" if self.message else ""
-        return f"{self.name}(type={self.type.value}{detail})"
+        message = self.message or None
+        outcome = self.error if self.error is not None else self.value
+        return f"{self.name}(message={message!r}, type={self.type.value}, result={outcome!r})"
 
 
 __all__ = ["CANCELLED", "COMPLETED", "FAILED", "PENDING", "RUNNING", "State", "StateType"]

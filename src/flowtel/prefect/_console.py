@@ -96,6 +96,21 @@ _ATTEMPT = re.compile(
 )
 
 
+_FLOW_ATTEMPT = re.compile(
+    r"^Flow '.*' attempt \d+ of \d+ failed: (\w[\w.]*)(?:: (.*))?; retrying in \S+ s$", re.S
+)
+
+
+def _shown(state: Any) -> str:
+    """A returned state as Prefect's log shows it (its data, not flowtel's stand-in error)."""
+    from .exceptions import PrefectException
+
+    error = state.error
+    result = error if error is not None and not isinstance(error, PrefectException) else state.value
+    message = state.message or None
+    return f"{state.name}(message={message!r}, type={state.type.value}, result={result!r})"
+
+
 def _with_traceback(line: str, error: BaseException | None) -> str:
     if error is None or error.__traceback__ is None:
         return line
@@ -125,6 +140,17 @@ def _prefect_wording(flow: Flow, task: Task | None, level: int, text: str) -> tu
                 f"will start {when}"
             )
         return level, text
+    attempt = _FLOW_ATTEMPT.match(text)
+    if attempt is not None:
+        kind, message = attempt.groups()
+        shown = f"{kind}({message!r})" if message is not None else f"{kind}()"
+        write_line(
+            logging.ERROR, run_label(flow), f"Encountered exception during execution: {shown}"
+        )
+        return logging.INFO, (
+            "Received non-final state 'AwaitingRetry' when proposing final state 'Failed' and "
+            "will attempt to run again..."
+        )
     if level >= logging.ERROR and text.startswith(f"Flow '{flow.flow_name}' failed: "):
         error = flow.flow_error
         if flow._timed_out and flow._options is not None:
@@ -142,11 +168,17 @@ def write_message(flow: Flow, task: Task | None, level: int, text: str) -> None:
         if level >= _console_level:
             write_line(level, run_label(task if task is not None else flow), text)
         return
-    from .states import from_returned_state
+    from .states import ReturnedState, from_returned_state, not_started
 
     error = flow.flow_error if task is None else task.task_error
-    if from_returned_state(error) and text.startswith(("Flow '", "Task '")):
-        return  # the run returned a failed state: Prefect shows only its final state
+    if text.startswith(("Flow '", "Task '")):
+        if not_started(error):
+            return  # invalid parameters: Prefect logs nothing for the run
+        if isinstance(error, ReturnedState) and task is not None:
+            write_line(level, run_label(task), f"Task run failed with state: {_shown(error.state)}")
+            return
+        if from_returned_state(error):
+            return  # the run returned a failed state: Prefect shows only its final state
     level, text = _prefect_wording(flow, task, level, text)
     if level >= _console_level:
         write_line(level, run_label(task if task is not None else flow), text)

@@ -24,7 +24,14 @@ from . import _console
 from ._runs import adapt_hooks, declared_tags
 from .context import current_tags, run_tags
 from .exceptions import ParameterTypeError
-from .states import StatesFailed, final_value, from_returned_state, prefect_state
+from .states import (
+    StatesFailed,
+    final_value,
+    from_returned_state,
+    mark_not_started,
+    not_started,
+    prefect_state,
+)
 from .tasks import check_keywords
 
 __all__ = ["flow"]
@@ -106,7 +113,7 @@ class _Validator:
         try:
             validated = model.model_validate(checked)
         except pydantic.ValidationError as error:
-            raise ParameterTypeError.from_validation_error(error) from None
+            raise mark_not_started(ParameterTypeError.from_validation_error(error)) from None
         for field_name, field in model.model_fields.items():
             if field.alias in checked:
                 bound.arguments[field.alias] = getattr(validated, field_name)
@@ -134,7 +141,7 @@ def _not_provided_method(method: str) -> Callable[..., Any]:
 
 
 def _began(run: Any) -> None:
-    if run is None or run.attempts > 1:
+    if run is None:
         return
     # The flow that was current when this run began is the one it runs inside of.
     parent = run._flow_token.old_value
@@ -149,6 +156,8 @@ def _began(run: Any) -> None:
 
 
 def _finished(run: Any) -> None:
+    if not_started(run.flow_error):
+        return  # as in Prefect, a flow with invalid parameters logs nothing
     state = prefect_state(run)
     # Prefect logs a sync flow's final state at INFO, an async flow's failure at ERROR.
     failed_async = run.is_async and not state.is_completed()
@@ -172,9 +181,9 @@ def _make_flow(target: Any, options: dict[str, Any]) -> Any:
         @functools.wraps(target)
         async def async_body(*args: Any, **kwargs: Any) -> Any:
             run = current_flow.get()
-            _began(run)
             if validator is not None:
                 args, kwargs = validator(args, kwargs)
+            _began(run)
             return final_value(await target(*args, **kwargs), run)
 
         body: Callable[..., Any] = async_body
@@ -183,9 +192,9 @@ def _make_flow(target: Any, options: dict[str, Any]) -> Any:
         @functools.wraps(target)
         def sync_body(*args: Any, **kwargs: Any) -> Any:
             run = current_flow.get()
-            _began(run)
             if validator is not None:
                 args, kwargs = validator(args, kwargs)
+            _began(run)
             return final_value(target(*args, **kwargs), run)
 
         body = sync_body

@@ -110,13 +110,40 @@ class allow_failure:
 _CONTAINERS = (list, tuple, set, frozenset, dict)
 
 
+class quote:
+    """Pass ``value`` to the task as is, without looking inside it for futures."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def unquote(self) -> Any:
+        return self.value
+
+
+class opaque(quote):
+    """Like ``quote``: the value is passed through untouched."""
+
+    __slots__ = ()
+
+
+def _is_quoted(value: Any) -> bool:
+    return isinstance(value, quote)
+
+
 def _may_hold_futures(value: Any) -> bool:
-    return isinstance(value, (TaskRunFuture, allow_failure, *_CONTAINERS)) or (
+    return isinstance(value, (TaskRunFuture, allow_failure, quote, *_CONTAINERS)) or (
         dataclasses.is_dataclass(value) and not isinstance(value, type)
     )
 
 
 def _collect(value: Any, found: list[Any], seen: set[int]) -> None:
+    if _is_quoted(value):
+        found.append(value)  # unwrapped when the arguments are rebuilt, not looked into
+        if isinstance(value, opaque) and isinstance(value.value, TaskRunFuture):
+            found.append(value.value)
+        return
     if isinstance(value, TaskRunFuture):
         found.append(value)
         return
@@ -143,6 +170,13 @@ def _collect(value: Any, found: list[Any], seen: set[int]) -> None:
 def _replace(value: Any, results: dict[int, Any]) -> Any:
     if isinstance(value, (TaskRunFuture, allow_failure)):
         return results[id(value)]
+    if _is_quoted(value):
+        inner = value.value
+        return (
+            results[id(inner)]
+            if isinstance(inner, TaskRunFuture) and id(inner) in results
+            else inner
+        )
     if isinstance(value, dict):
         pairs = [(_replace(key, results), _replace(item, results)) for key, item in value.items()]
         if type(value) is dict:

@@ -44,6 +44,21 @@ def Running(message: str | None = None, name: str | None = None) -> State:
     return State.build(StateType.RUNNING, message=message or "", name=name)
 
 
+class ReturnedState(FailedRun):
+    """A task returned a failed State: the task run fails, and its call returns that State."""
+
+    def __init__(self, state: State) -> None:
+        super().__init__(state.message or f"Run ended in state {state}")
+        self.state = state
+
+
+def task_final_value(value: Any) -> Any:
+    """A task's return value; a returned failed State fails the run (the call returns it)."""
+    if isinstance(value, State) and value.type != StateType.COMPLETED:
+        raise mark_returned(ReturnedState(value))
+    return value
+
+
 class StatesFailed(FailedRun):
     """A flow returned states or futures of which some failed; ``value`` is what it returned."""
 
@@ -69,7 +84,20 @@ def mark_returned(error: BaseException) -> BaseException:
 
 
 def from_returned_state(error: BaseException | None) -> bool:
-    return error is not None and getattr(error, _RETURNED, False)
+    return error is not None and getattr(error, _RETURNED, False) is True
+
+
+def mark_not_started(error: BaseException) -> BaseException:
+    """Note that a flow failed before it began (invalid parameters): Prefect logs nothing."""
+    try:
+        setattr(error, _RETURNED, "not started")
+    except Exception:
+        pass
+    return error
+
+
+def not_started(error: BaseException | None) -> bool:
+    return error is not None and getattr(error, _RETURNED, None) == "not started"
 
 
 def _as_state(item: Any) -> Any:
@@ -128,9 +156,13 @@ def prefect_state(run: Any) -> State:
     """A finished run's State with Prefect's message for a run that raised."""
     state = State.of(run)
     error = state.error
+    if isinstance(error, ReturnedState):
+        return error.state
     if isinstance(error, StatesFailed):
         return State.build(StateType.FAILED, value=error.value, message=str(error), run=run)
     if state.type == StateType.COMPLETED:
+        if isinstance(state.value, State) and not hasattr(run, "flow_status"):
+            return state.value  # a task that returned a State ends in it
         state.name, state.message = _completed_messages.get(run, ("Completed", ""))
     elif error is not None and state.type == StateType.FAILED:
         if getattr(run, "_timed_out", False):

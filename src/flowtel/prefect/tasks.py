@@ -38,7 +38,7 @@ from .futures import (
     resolve_arguments,
     resolve_arguments_async,
 )
-from .states import final_value, from_returned_state, prefect_state
+from .states import ReturnedState, prefect_state, task_final_value
 
 __all__ = ["task"]
 
@@ -64,12 +64,9 @@ def task(fn: Any = None, /, **options: Any) -> Any:
 
 def _finished(run: Task) -> None:
     if run.status == "completed":
-        _console.write_line(20, _console.run_label(run), "Finished in state Completed()")
+        _console.write_line(20, _console.run_label(run), f"Finished in state {prefect_state(run)}")
     else:
-        level = 20 if from_returned_state(run.task_error) else 40
-        _console.write_line(
-            level, _console.run_label(run), f"Finished in state {prefect_state(run)}"
-        )
+        _console.write_line(40, _console.run_label(run), f"Finished in state {prefect_state(run)}")
 
 
 def _state_of_call(holder: RunHolder, error: Exception) -> State:
@@ -96,7 +93,7 @@ def _make_task(target: Any, options: dict[str, Any]) -> Any:
         async def async_body(*args: Any, **kwargs: Any) -> Any:
             if current_tags():
                 _record_context_tags(current_task.get())
-            return final_value(await target(*args, **kwargs))
+            return task_final_value(await target(*args, **kwargs))
 
         body: Callable[..., Any] = async_body
     else:
@@ -105,7 +102,7 @@ def _make_task(target: Any, options: dict[str, Any]) -> Any:
         def sync_body(*args: Any, **kwargs: Any) -> Any:
             if current_tags():
                 _record_context_tags(current_task.get())
-            return final_value(target(*args, **kwargs))
+            return task_final_value(target(*args, **kwargs))
 
         body = sync_body
     core = _decorators.task(**adapt_hooks(options))(body)
@@ -139,6 +136,8 @@ def _make_task(target: Any, options: dict[str, Any]) -> Any:
             holder = RunHolder()
             try:
                 value, run = await invoke_async(holder, wait_for, args, kwargs)
+            except ReturnedState as returned:  # as in Prefect, the call gives the State back
+                return returned.state
             except Exception as error:
                 if return_state:
                     return _state_of_call(holder, error)
@@ -179,6 +178,8 @@ def _make_task(target: Any, options: dict[str, Any]) -> Any:
             holder = RunHolder()
             try:
                 value, run = invoke(holder, wait_for, args, kwargs)
+            except ReturnedState as returned:  # as in Prefect, the call gives the State back
+                return returned.state
             except Exception as error:
                 if return_state:
                     return _state_of_call(holder, error)
