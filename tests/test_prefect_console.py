@@ -210,7 +210,68 @@ def test_flow_timeout_is_shown_as_prefect_shows_it(capsys):
         time.sleep(0.3)
 
     state = sleepy(return_state=True)
-    assert "TimedOut('Flow run exceeded timeout of 0.05 second(s)')" == str(state)
+    assert "TimedOut('Flow run exceeded timeout of 0.05 second(s)', type=FAILED)" == str(state)
     assert ("ERROR", "Flow run", "Flow run exceeded timeout of 0.05 second(s)") in console_lines(
         capsys.readouterr().err
     )
+
+
+def test_hooks_are_shown_and_on_running_and_decorator_hooks_run(capsys):
+    """on_running and @task.on_failure hooks run with Prefect's 'Running hook' console lines."""
+    calls = []
+
+    def record_start(task_object, task_run, state):
+        calls.append(("running", task_object.name, state.name))
+
+    @task(on_running=[record_start])
+    def breaks():
+        raise ValueError("no")
+
+    @breaks.on_failure
+    def record_failure(task_object, task_run, state):
+        calls.append(("failure", task_run.task_name, state.name))
+
+    @flow
+    def hosts():
+        return [breaks(return_state=True)]
+
+    hosts()
+    assert [("running", "breaks", "Running"), ("failure", "breaks", "Failed")] == calls
+    hook_lines = [line for line in console_lines(capsys.readouterr().err) if "ook" in line[2]]
+    assert [
+        ("INFO", "Task run", "Running hook 'record_start' in response to entering state 'Running'"),
+        ("INFO", "Task run", "Hook 'record_start' finished running successfully"),
+        ("INFO", "Task run", "Running hook 'record_failure' in response to entering state 'Failed'"),
+        ("INFO", "Task run", "Hook 'record_failure' finished running successfully"),
+    ] == hook_lines
+
+
+def test_a_failing_hook_is_shown_and_recorded_and_the_run_is_unchanged(flowtel_telemetry, capsys):
+    """A hook that raises shows Prefect's error line, is a run message, and the flow completes."""
+
+    def broken_hook(flow_object, flow_run, state):
+        raise RuntimeError("hook broke")
+
+    @flow(on_completion=[broken_hook])
+    def fine():
+        return 1
+
+    assert 1 == fine()
+    lines = console_lines(capsys.readouterr().err)
+    assert ("ERROR", "Flow run", "An error was encountered while running hook 'broken_hook'") in lines
+    assert ["Hook broken_hook raised: RuntimeError: hook broke"] == [
+        b for b in flowtel_telemetry.log_bodies() if b.startswith("Hook")
+    ]
+
+
+def test_log_prints_task_outside_a_flow_prints_to_the_console(capsys):
+    """A log_prints task called outside any flow shows its prints as its run's console lines."""
+
+    @task(log_prints=True)
+    def chatty():
+        print("hello from a lone task")
+
+    chatty()
+    captured = capsys.readouterr()
+    assert "" == captured.out
+    assert ("INFO", "Task run", "hello from a lone task") in console_lines(captured.err)

@@ -466,3 +466,22 @@ def test_quote_and_opaque_pass_values_without_looking_inside():
 
     passes()
     assert (PrefectFuture, 10) == (type(seen[0][0]), seen[1])
+
+
+def test_prefect_flows_run_every_submitted_task_at_once_by_default():
+    """As in Prefect, the default ThreadPoolTaskRunner has no worker limit: 12 tasks overlap."""
+    import threading
+
+    barrier = threading.Barrier(12, timeout=5)
+
+    @task
+    def meet(_index):
+        barrier.wait()  # fails unless all 12 run at the same time
+        return 1
+
+    @flow
+    def gathering():
+        return sum(meet.map(range(12)).result())
+
+    assert 12 == gathering()
+    assert "ThreadPoolTaskRunner(max_workers=None)" == repr(ThreadPoolTaskRunner())

@@ -109,10 +109,25 @@ class State:
             return self.error
         return self.value
 
+    def __eq__(self, other: object) -> bool:
+        # Two states of one outcome are equal (Prefect's states compare by value too).
+        if not isinstance(other, State):
+            return NotImplemented
+        return (self.type, self.name, self.message, self.run) == (
+            other.type,
+            other.name,
+            other.message,
+            other.run,
+        ) and (
+            self.error is other.error and (self.value is other.value or self.value == other.value)
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # equal by value, so not hashable
+
     def __str__(self) -> str:
         # As Prefect shows a state: Completed(), Failed('message'), Skipped(type=COMPLETED)
         details = [repr(self.message)] if self.message else []
-        if self.name != self.type.value.capitalize() and self.name != "TimedOut":
+        if self.name != self.type.value.capitalize():
             details.append(f"type={self.type.value}")
         return f"{self.name}({', '.join(details)})"
 

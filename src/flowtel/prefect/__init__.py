@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import __version__ as _flowtel_version
-from .._futures import TaskRunFuture, ThreadPoolTaskRunner, as_completed, unmapped, wait
+from .._futures import TaskRunFuture, as_completed, unmapped, wait
 from .._state import State
 from ._console import set_console_level
 from ._not_provided import NAMES, not_provided
@@ -22,6 +22,7 @@ from .context import tags
 from .flows import flow
 from .futures import PrefectFuture, allow_failure
 from .logging import get_run_logger
+from .task_runners import ThreadPoolTaskRunner
 from .tasks import task
 
 # flowtel's version: Prefect code that prints prefect.__version__ shows what runs it.

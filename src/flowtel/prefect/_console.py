@@ -156,7 +156,7 @@ def _prefect_wording(flow: Flow, task: Task | None, level: int, text: str) -> tu
         if flow._timed_out and flow._options is not None:
             return (
                 level,
-                f"Flow run exceeded timeout of {flow._options.timeout_seconds:g} second(s)",
+                f"Flow run exceeded timeout of {flow._options.timeout_seconds} second(s)",
             )
         return level, _with_traceback(f"Encountered exception during execution: {error!r}", error)
     return level, text
@@ -171,6 +171,8 @@ def write_message(flow: Flow, task: Task | None, level: int, text: str) -> None:
     from .states import ReturnedState, from_returned_state, not_started
 
     error = flow.flow_error if task is None else task.task_error
+    if text.startswith("Hook ") and " raised: " in text:
+        return  # the hook's own console lines said so already
     if text.startswith(("Flow '", "Task '")):
         if not_started(error):
             return  # invalid parameters: Prefect logs nothing for the run

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextvars
 import datetime
+import logging
 from typing import Any
 
 from .._function_info import FLOW_INJECTABLE, TASK_INJECTABLE
-from ._console import flow_run_name, task_run_name
+from .._run import error_text
+from ._console import flow_run_name, run_label, task_run_name, write_line
 from .context import run_tags
 
 
@@ -148,28 +150,96 @@ class TaskRunView:
         return f"TaskRun(id={self.id!r}, name={self.name!r}, task_name={self.task_name!r})"
 
 
-def adapt_hooks(options: dict[str, Any]) -> dict[str, Any]:
-    """Options whose hooks are called Prefect's way: ``hook(flow_or_task, run_view, state)``."""
-    from .states import prefect_state
+def hook_name(hook: Any) -> str:
+    """The name Prefect's log uses for a hook (a partial's function name)."""
+    target = getattr(hook, "func", hook)
+    return getattr(target, "__name__", None) or repr(hook)
 
-    adapted = dict(options)
-    for key in ("on_failure", "on_completion"):
-        hooks = options.get(key)
-        if hooks is None:
-            continue
-        if not isinstance(hooks, (list, tuple)):
-            hooks = [hooks]
 
-        def prefect_call(hook: Any) -> Any:
-            if not callable(hook):
-                return hook  # the core names the bad value
+def call_hook(hook: Any, owner: Any, run: Any, state: Any) -> None:
+    """Call ``hook(owner, run_view, state)``, logging it on the console as Prefect does.
 
-            def call(wrapper: Any, run: Any, _state: Any) -> Any:
-                view = FlowRunView(run) if hasattr(run, "flow_status") else TaskRunView(run)
-                return hook(wrapper, view, prefect_state(run))
+    An error is shown and raised again, for the core to record on the run.
+    """
+    label = run_label(run)
+    name = hook_name(hook)
+    write_line(
+        logging.INFO, label, f"Running hook {name!r} in response to entering state {state.name!r}"
+    )
+    view = FlowRunView(run) if hasattr(run, "flow_status") else TaskRunView(run)
+    try:
+        hook(owner, view, state)
+    except Exception:
+        write_line(logging.ERROR, label, f"An error was encountered while running hook {name!r}")
+        raise
+    write_line(logging.INFO, label, f"Hook {name!r} finished running successfully")
 
-            call.__qualname__ = getattr(hook, "__qualname__", repr(hook))
-            return call
 
-        adapted[key] = [prefect_call(hook) for hook in hooks]
-    return adapted
+class Hooks:
+    """A flow's or task's hooks, Prefect's way; ``@my_task.on_failure`` adds one later.
+
+    The core calls ``on_failure`` / ``on_completion`` as ``(wrapper, run, state)``; these
+    call each hook as ``hook(flow_or_task, run_view, state)`` with Prefect's console lines.
+    A hook that raises is recorded on the run (as the core does) and the next one runs.
+    """
+
+    def __init__(self, kind: str, options: dict[str, Any]) -> None:
+        self.on_running = _hook_list(kind, "on_running", options.get("on_running"))
+        self.on_failure = _hook_list(kind, "on_failure", options.get("on_failure"))
+        self.on_completion = _hook_list(kind, "on_completion", options.get("on_completion"))
+
+    def core_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """``options`` for the core decorator, with these hooks in place of the user's."""
+        adapted = {key: value for key, value in options.items() if key != "on_running"}
+        adapted["on_failure"] = [self._dispatch(self.on_failure)]
+        adapted["on_completion"] = [self._dispatch(self.on_completion)]
+        return adapted
+
+    @staticmethod
+    def _dispatch(hooks: list[Any]) -> Any:
+        def dispatch(wrapper: Any, run: Any, _state: Any) -> None:
+            if hooks:
+                from .states import prefect_state
+
+                call_hooks(hooks, wrapper, run, prefect_state(run))
+
+        return dispatch
+
+    def running(self, owner: Any, run: Any) -> None:
+        """Call the on_running hooks as a run (or a retry of it) starts."""
+        if self.on_running and run is not None:
+            from .._state import State, StateType
+
+            call_hooks(self.on_running, owner, run, State.build(StateType.RUNNING, run=run))
+
+    def attach(self, target: Any) -> None:
+        """Give ``target`` Prefect's hook decorators: ``@target.on_failure`` and the like."""
+        for name in ("on_running", "on_failure", "on_completion"):
+            hooks = getattr(self, name)
+
+            def register(hook: Any, hooks: list[Any] = hooks, name: str = name) -> Any:
+                hooks.extend(_hook_list("hook", name, hook))
+                return hook
+
+            setattr(target, name, register)
+
+
+def call_hooks(hooks: list[Any], owner: Any, run: Any, state: Any) -> None:
+    for hook in hooks:
+        try:
+            call_hook(hook, owner, run, state)
+        except Exception as error:
+            run._log(logging.ERROR, "Hook %s raised: %s", (hook_name(hook), error_text(error)))
+
+
+def _hook_list(kind: str, name: str, value: Any) -> list[Any]:
+    if value is None:
+        return []
+    hooks = list(value) if isinstance(value, (list, tuple)) else [value]
+    for hook in hooks:
+        if not callable(hook):
+            raise TypeError(
+                f"@{kind}({name}=...) must be a callable or a list of callables, got "
+                f"{type(hook).__name__} {hook!r}"
+            )
+    return hooks

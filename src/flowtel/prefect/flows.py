@@ -21,7 +21,7 @@ from .._function_info import FLOW_INJECTABLE, check_decoratable
 from .._options import COMMON_OPTIONS, FLOW_ONLY_OPTIONS
 from ..telemetry import _runtime as telemetry
 from . import _console
-from ._runs import adapt_hooks, declared_tags
+from ._runs import Hooks, declared_tags
 from .context import current_tags, run_tags
 from .exceptions import ParameterTypeError
 from .states import (
@@ -32,11 +32,12 @@ from .states import (
     not_started,
     prefect_state,
 )
+from .task_runners import ThreadPoolTaskRunner
 from .tasks import check_keywords
 
 __all__ = ["flow"]
 
-FLOW_KEYWORDS = (*COMMON_OPTIONS, *FLOW_ONLY_OPTIONS, "validate_parameters")
+FLOW_KEYWORDS = (*COMMON_OPTIONS, *FLOW_ONLY_OPTIONS, "validate_parameters", "on_running")
 
 
 def flow(fn: Any = None, /, **options: Any) -> Any:
@@ -169,8 +170,13 @@ def _make_flow(target: Any, options: dict[str, Any]) -> Any:
     if isinstance(target, classmethod):
         return classmethod(_make_flow(target.__func__, options))
     check_decoratable("flow", target)
-    core_options = adapt_hooks({k: v for k, v in options.items() if k != "validate_parameters"})
+    hooks = Hooks("flow", options)
+    core_options = hooks.core_options(
+        {k: v for k, v in options.items() if k != "validate_parameters"}
+    )
     core_options.setdefault("log_prints", False)
+    if core_options.get("task_runner") is None:
+        core_options["task_runner"] = ThreadPoolTaskRunner()  # Prefect's: a thread per task
     if core_options.get("name") is None:
         # Prefect names a flow after its function with "_" as "-" (tasks keep the name).
         core_options["name"] = getattr(target, "__name__", "flow").replace("_", "-")
@@ -184,6 +190,7 @@ def _make_flow(target: Any, options: dict[str, Any]) -> Any:
             if validator is not None:
                 args, kwargs = validator(args, kwargs)
             _began(run)
+            hooks.running(getattr(run, "_wrapper", None), run)
             return final_value(await target(*args, **kwargs), run)
 
         body: Callable[..., Any] = async_body
@@ -195,6 +202,7 @@ def _make_flow(target: Any, options: dict[str, Any]) -> Any:
             if validator is not None:
                 args, kwargs = validator(args, kwargs)
             _began(run)
+            hooks.running(getattr(run, "_wrapper", None), run)
             return final_value(target(*args, **kwargs), run)
 
         body = sync_body
@@ -250,6 +258,7 @@ def _make_flow(target: Any, options: dict[str, Any]) -> Any:
         check_keywords("flow.with_options", changes, FLOW_KEYWORDS)
         return _make_flow(target, {**options, **changes})
 
+    hooks.attach(wrapper)
     for method in _NOT_PROVIDED_METHODS:
         setattr(wrapper, method, _not_provided_method(method))
     wrapper.name = core.name  # type: ignore[attr-defined]

@@ -13,6 +13,7 @@ from typing import Any
 
 from .._futures import TaskRunFuture, TaskRunFutureList, as_completed, wait
 from .._state import State, StateType
+from ._console import task_run_name
 from .exceptions import UpstreamTaskError
 
 __all__ = [
@@ -300,6 +301,8 @@ def check_upstream(wait_for: Any, waiter: Any) -> None:
             continue  # a plain value has nothing to wait for (Prefect ignores it too)
         waiter(future)
         if not allowed and future.done() and future._future.exception() is not None:
+            run = getattr(future, "_holder", None) and future._holder.run  # type: ignore[attr-defined]
+            shown = task_run_name(run) if run is not None else future.task_name
             raise UpstreamTaskError(
-                f"Upstream task run {future.task_name!r} did not reach a 'COMPLETED' state"
+                f"Upstream task run {shown!r} did not reach a 'COMPLETED' state."
             )

@@ -115,9 +115,10 @@ def _as_state(item: Any) -> Any:
 def final_value(value: Any, run: Any = None) -> Any:
     """A run's return value with returned States or futures turned into its outcome.
 
-    A returned State ends the run in it; a returned future in its task's outcome. A flow
-    that returns a list, tuple, set or dict holding States or futures gets them as States
-    and ends Failed if any failed (``"1/3 states failed."``), as in Prefect.
+    As in Prefect: a returned State ends the run in it, a returned future in its task's
+    outcome; futures in a returned list, tuple, set or dict are given back as their States,
+    and a list, tuple or set made only of States ends Failed if any of them failed
+    (``"1/3 states failed."``).
     """
     if isinstance(value, TaskRunFuture):
         if run is not None:
@@ -131,24 +132,21 @@ def final_value(value: Any, run: Any = None) -> Any:
         error = value.error or FailedRun(value.message or f"Run ended in state {value}")
         mark_returned(error)
         raise error
-    if run is not None and isinstance(value, (list, tuple, set, dict)):
-        items = list(value.values()) if isinstance(value, dict) else list(value)
-        if any(isinstance(item, (State, TaskRunFuture)) for item in items):
-            if isinstance(value, dict):
-                value = {key: _as_state(item) for key, item in value.items()}
-            elif isinstance(value, (set, tuple)):
-                value = type(value)(_as_state(item) for item in value)
-            else:
-                value = [_as_state(item) for item in value]
-            states = [item for item in items if isinstance(item, (State, TaskRunFuture))]
+    if run is not None and isinstance(value, (list, tuple, set)):
+        items = list(value)
+        if any(isinstance(item, TaskRunFuture) for item in items):
+            items = [_as_state(item) for item in items]
+            value = items if isinstance(value, list) else type(value)(items)
+        if items and all(isinstance(item, State) for item in items):
             failed = sum(
-                1
-                for item in (value.values() if isinstance(value, dict) else value)
-                if isinstance(item, State) and item.type in (StateType.FAILED, StateType.CANCELLED)
+                1 for item in items if item.type in (StateType.FAILED, StateType.CANCELLED)
             )
             if failed:
-                raise mark_returned(StatesFailed(f"{failed}/{len(states)} states failed.", value))
+                raise mark_returned(StatesFailed(f"{failed}/{len(items)} states failed.", value))
             _completed_messages[run] = ("Completed", "All states completed.")
+    elif run is not None and isinstance(value, dict):
+        if any(isinstance(item, TaskRunFuture) for item in value.values()):
+            value = {key: _as_state(item) for key, item in value.items()}
     return value
 
 
@@ -168,7 +166,7 @@ def prefect_state(run: Any) -> State:
         if getattr(run, "_timed_out", False):
             options = run._options if hasattr(run, "flow_status") else run.definition.options
             kind = "Flow" if hasattr(run, "flow_status") else "Task"
-            state.message = f"{kind} run exceeded timeout of {options.timeout_seconds:g} second(s)"
+            state.message = f"{kind} run exceeded timeout of {options.timeout_seconds} second(s)"
         elif isinstance(error, (FailedRun, CancelledRun)):
             state.message = str(error)
         else:

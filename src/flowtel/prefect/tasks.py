@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 from collections.abc import Callable
 from typing import Any
 
-from .. import _decorators
-from .._context import current_flow, current_task
+from .. import _capture, _decorators
+from .._context import current_flow, current_task, print_sink
 from .._function_info import check_decoratable
 from .._futures import map_calls, submit_async, submit_sync
 from .._options import COMMON_OPTIONS, TASK_ONLY_OPTIONS
@@ -28,7 +29,7 @@ from .._task import (
 )
 from ..telemetry import _runtime as telemetry
 from . import _console
-from ._runs import adapt_hooks, declared_tags
+from ._runs import Hooks, declared_tags
 from .context import current_tags, run_tags
 from .exceptions import UpstreamTaskError
 from .futures import (
@@ -42,7 +43,7 @@ from .states import ReturnedState, prefect_state, task_final_value
 
 __all__ = ["task"]
 
-TASK_KEYWORDS = (*COMMON_OPTIONS, *TASK_ONLY_OPTIONS)
+TASK_KEYWORDS = (*COMMON_OPTIONS, *TASK_ONLY_OPTIONS, "on_running")
 
 
 def check_keywords(kind: str, options: dict[str, Any], valid: tuple[str, ...]) -> None:
@@ -69,11 +70,49 @@ def _finished(run: Task) -> None:
         _console.write_line(40, _console.run_label(run), f"Finished in state {prefect_state(run)}")
 
 
+class _ConsolePrints:
+    """Prints of a ``log_prints`` task called outside any flow, as console lines of its run."""
+
+    def __init__(self, run: Task) -> None:
+        self.run = run
+        self.buffer = ""
+        self.token: Any = None
+
+    @classmethod
+    def start(cls, run: Task) -> _ConsolePrints:
+        sink = cls(run)
+        _capture.acquire()
+        sink.token = print_sink.set(sink)
+        return sink
+
+    def _capture_print(self, text: str) -> None:
+        *lines, self.buffer = (self.buffer + text).split("\n")
+        for line in lines:
+            if line:
+                _console.write_line(20, _console.run_label(self.run), line)
+
+    def stop(self) -> None:
+        print_sink.reset(self.token)
+        _capture.release()
+        if self.buffer:
+            _console.write_line(20, _console.run_label(self.run), self.buffer)
+
+
+def _not_ready(name: str, error: UpstreamTaskError) -> None:
+    # The task never runs; Prefect still shows the run it would have been, as NotReady.
+    label = f"Task run '{name}-{os.urandom(2).hex()[:3]}'"
+    _console.write_line(40, label, f"Finished in state {_not_ready_state(error)}")
+
+
+def _not_ready_state(error: UpstreamTaskError) -> State:
+    return State.build(StateType.PENDING, error=error, message=str(error), name="NotReady")
+
+
 def _state_of_call(holder: RunHolder, error: Exception) -> State:
     if holder.run is not None:
         return prefect_state(holder.run)
     if isinstance(error, UpstreamTaskError):  # never ran: Prefect's NotReady
-        return State.build(StateType.PENDING, error=error, message=str(error), name="NotReady")
+        return _not_ready_state(error)
     raise error
 
 
@@ -86,26 +125,44 @@ def _make_task(target: Any, options: dict[str, Any]) -> Any:
     if isinstance(target, classmethod):
         return classmethod(_make_task(target.__func__, options))
     check_decoratable("task", target)
+    hooks = Hooks("task", options)
+
+    log_prints = options.get("log_prints") is True
+
+    def started() -> Any:
+        run = current_task.get()
+        if current_tags():
+            _record_context_tags(run)
+        hooks.running(definition.wrapper, run)
+        if log_prints and run is not None and run.task_flow is None:
+            return _ConsolePrints.start(run)  # no flow to log to: Prefect's console shows them
+        return None
 
     if inspect.iscoroutinefunction(target):
 
         @functools.wraps(target)
         async def async_body(*args: Any, **kwargs: Any) -> Any:
-            if current_tags():
-                _record_context_tags(current_task.get())
-            return task_final_value(await target(*args, **kwargs))
+            prints = started()
+            try:
+                return task_final_value(await target(*args, **kwargs))
+            finally:
+                if prints is not None:
+                    prints.stop()
 
         body: Callable[..., Any] = async_body
     else:
 
         @functools.wraps(target)
         def sync_body(*args: Any, **kwargs: Any) -> Any:
-            if current_tags():
-                _record_context_tags(current_task.get())
-            return task_final_value(target(*args, **kwargs))
+            prints = started()
+            try:
+                return task_final_value(target(*args, **kwargs))
+            finally:
+                if prints is not None:
+                    prints.stop()
 
         body = sync_body
-    core = _decorators.task(**adapt_hooks(options))(body)
+    core = _decorators.task(**hooks.core_options(options))(body)
     definition = core.task_definition  # type: ignore[attr-defined]
     name = definition.task_name
     new_call = Task._for_call
@@ -118,7 +175,11 @@ def _make_task(target: Any, options: dict[str, Any]) -> Any:
         async def invoke_async(
             holder: RunHolder | None, wait_for: Any, args: tuple, kwargs: dict
         ) -> tuple[Any, Task]:
-            args, kwargs = await resolve_arguments_async(args, kwargs, wait_for)
+            try:
+                args, kwargs = await resolve_arguments_async(args, kwargs, wait_for)
+            except UpstreamTaskError as error:
+                _not_ready(name, error)
+                raise
             run = new_call(definition, current_flow.get())
             run._args, run._kwargs = args, kwargs
             if holder is not None:
@@ -160,7 +221,11 @@ def _make_task(target: Any, options: dict[str, Any]) -> Any:
         def invoke(
             holder: RunHolder | None, wait_for: Any, args: tuple, kwargs: dict
         ) -> tuple[Any, Task]:
-            args, kwargs = resolve_arguments(args, kwargs, wait_for)
+            try:
+                args, kwargs = resolve_arguments(args, kwargs, wait_for)
+            except UpstreamTaskError as error:
+                _not_ready(name, error)
+                raise
             run = new_call(definition, current_flow.get())
             run._args, run._kwargs = args, kwargs
             if holder is not None:
@@ -209,6 +274,7 @@ def _make_task(target: Any, options: dict[str, Any]) -> Any:
 
     submit.__doc__ = f"Run {name} concurrently; returns a PrefectFuture."
     map.__doc__ = f"Submit one {name} call per item of the iterable arguments."
+    hooks.attach(wrapper)
     wrapper.submit = submit  # type: ignore[attr-defined]
     wrapper.map = map  # type: ignore[attr-defined]
     wrapper.with_options = with_options  # type: ignore[attr-defined]

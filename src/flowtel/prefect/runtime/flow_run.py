@@ -13,21 +13,21 @@ from typing import Any
 from ..._context import current_flow
 
 # The names are served by the module __getattr__ below, read at each access.
-__all__ = [  # noqa: F822
-    "api_url",
+__all__ = [  # noqa: F822, RUF022  (Prefect's order)
+    "id",
+    "tags",
+    "scheduled_start_time",
+    "name",
     "flow_name",
     "flow_version",
-    "id",
-    "job_variables",
-    "name",
     "parameters",
-    "parent_deployment_id",
     "parent_flow_run_id",
+    "parent_deployment_id",
     "root_flow_run_id",
     "run_count",
-    "scheduled_start_time",
-    "tags",
+    "api_url",
     "ui_url",
+    "job_variables",
 ]
 
 _EMPTY: dict[str, Any] = {"parameters": {}, "tags": [], "run_count": 0, "job_variables": {}}

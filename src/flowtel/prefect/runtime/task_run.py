@@ -12,14 +12,14 @@ from typing import Any
 from ..._context import current_task
 
 # The names are served by the module __getattr__ below, read at each access.
-__all__ = [  # noqa: F822
-    "api_url",
+__all__ = [  # noqa: F822, RUF022  (Prefect's order)
     "id",
+    "tags",
     "name",
     "parameters",
     "run_count",
-    "tags",
     "task_name",
+    "api_url",
     "ui_url",
 ]
 
