@@ -241,7 +241,11 @@ def test_hooks_are_shown_and_on_running_and_decorator_hooks_run(capsys):
     assert [
         ("INFO", "Task run", "Running hook 'record_start' in response to entering state 'Running'"),
         ("INFO", "Task run", "Hook 'record_start' finished running successfully"),
-        ("INFO", "Task run", "Running hook 'record_failure' in response to entering state 'Failed'"),
+        (
+            "INFO",
+            "Task run",
+            "Running hook 'record_failure' in response to entering state 'Failed'",
+        ),
         ("INFO", "Task run", "Hook 'record_failure' finished running successfully"),
     ] == hook_lines
 
@@ -258,7 +262,11 @@ def test_a_failing_hook_is_shown_and_recorded_and_the_run_is_unchanged(flowtel_t
 
     assert 1 == fine()
     lines = console_lines(capsys.readouterr().err)
-    assert ("ERROR", "Flow run", "An error was encountered while running hook 'broken_hook'") in lines
+    assert (
+        "ERROR",
+        "Flow run",
+        "An error was encountered while running hook 'broken_hook'",
+    ) in lines
     assert ["Hook broken_hook raised: RuntimeError: hook broke"] == [
         b for b in flowtel_telemetry.log_bodies() if b.startswith("Hook")
     ]
