@@ -191,6 +191,41 @@ flowtel.shutdown()
     assert "" == completed.stderr
 
 
+def test_the_last_metric_export_carries_the_runs_exemplars(tmp_path, grpc_receiver):
+    """shutdown() exports metrics once: that export holds exemplars with the runs' trace ids
+    (a second, exemplar-less export would replace them in the collector's Prometheus exporter)."""
+    script = (
+        FLOW_SCRIPT
+        + """
+flowtel.configure(service_name="exemplar-test", endpoint=sys.argv[1], protocol="grpc")
+run()
+flowtel.shutdown()
+"""
+    )
+    completed = run_python(tmp_path, script, grpc_receiver.endpoint)
+    ids = last_json(completed.stdout)
+    [last] = grpc_receiver.requests["metrics"][-1:]
+    exemplars = {
+        metric.name: [
+            (exemplar.trace_id.hex(), exemplar.span_id.hex())
+            for point in getattr(metric, metric.WhichOneof("data")).data_points
+            for exemplar in point.exemplars
+        ]
+        for resource_metrics in last.resource_metrics
+        for scope_metrics in resource_metrics.scope_metrics
+        for metric in scope_metrics.metrics
+    }
+    flow_span = next(s for s in grpc_receiver.spans() if s.name == "wire_flow")
+    step_spans = [s for s in grpc_receiver.spans() if s.name == "step"]
+    flow_ids = (flow_span.trace_id, flow_span.span_id)
+    assert ids["flow_id"] == flow_span.attributes["cicd.pipeline.run.id"]
+    assert [flow_ids] == exemplars["flowtel.flow.runs"]
+    assert [flow_ids] == exemplars["cicd.pipeline.run.duration"]
+    assert 1 == len(exemplars["flowtel.task.runs"])
+    assert set(exemplars["flowtel.task.duration"]) <= {(s.trace_id, s.span_id) for s in step_spans}
+    assert 1 <= len(exemplars["flowtel.task.duration"])
+
+
 def test_endpoint_protocol_service_and_resource_from_otel_env(tmp_path, http_receiver):
     """configure() with no arguments honours OTEL_EXPORTER_OTLP_*, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES."""
     script = (
@@ -370,9 +405,9 @@ print(json.dumps({
 
 
 EXPECTED_CONSOLE_TREE = """\
-✔ wire_flow  <d>  [run <id>]
+✔ flow wire_flow  <d>  [run <id>]
 │ • WARNING wire flow starting
-│ ◆ artifact report (json): Rows
+│ ◆ artifact 'report' (json): Rows
 ├── ✔ step  <d>
 │     • INFO step 1
 └── ✔ step  <d>
@@ -402,15 +437,17 @@ def test_flowtel_demo_prints_trees_without_an_endpoint(tmp_path):
     completed = run_demo(tmp_path)
     lines = completed.stdout.splitlines()
     roots = [line for line in lines if line[:1] in ("✔", "✘")]
-    assert ["✔ process_orders", "✘ nightly_sync"] == [" ".join(r.split()[:2]) for r in roots]
+    assert ["✔ flow process_orders", "✘ flow nightly_sync"] == [
+        " ".join(r.split()[:3]) for r in roots
+    ]
     expected_lines = [
         "├── ✔ fetch_orders",
         "│     • INFO fetched 5 orders",
         "├── ✘ notify_warehouse",
         "├── ✔ write_report",
-        "└── ✔ publish_report",
-        "│ ◆ artifact report (json): Order totals",
-        "│ = result orders: 5 orders priced",
+        "└── ✔ flow publish_report",
+        "│ ◆ artifact 'report' (json): Order totals",
+        "│ ★ result 'orders': 5 orders priced",
         "└── ✘ load_config",
     ]
     for expected in expected_lines:

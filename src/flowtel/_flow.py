@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from . import _capture, _execution
 from ._config import Flow_Run__Config
 from ._context import current_flow, current_task, print_sink
 from ._events import Flow_Run__Event_Type, flow_events
-from ._function_info import FLOW_INJECTABLE, FunctionInfo
+from ._function_info import FLOW_INJECTABLE, FunctionInfo, check_not_generator
 from ._futures import ThreadPoolTaskRunner
 from ._hooks import run_hooks
 from ._options import RunOptions
@@ -27,10 +28,13 @@ from ._run import (
     RunLogging,
     emit_event,
     error_text,
+    format_message,
     new_run_id,
     plain_text,
+    safe_str,
 )
 from ._state import State
+from ._unrun import warn_flow_never_ran
 from .telemetry import _runtime as telemetry
 
 if TYPE_CHECKING:
@@ -48,7 +52,8 @@ class Flow(RunLogging):
 
     Build one with a ``@flow`` function call (or ``Flow(...).setup(target, ...)``), then
     ``execute()`` it. A Flow runs one run at a time; executing it again starts a new run
-    with a new ``flow_id`` (unless ``flow_id`` was fixed) and fresh run state.
+    with a new ``flow_id`` (unless ``flow_id`` was fixed) and fresh run state. A Flow built
+    by a decorated call and collected without ever running raises a RuntimeWarning.
     """
 
     # Called as ``console_writer(flow, task, level, text)`` for each message of this run, on
@@ -105,6 +110,7 @@ class Flow(RunLogging):
         self._print_buffer = ""
         self._span: Any = None
         self._span_token: Any = None
+        self._telemetry_open = False
 
     # -- setup -------------------------------------------------------------------------
 
@@ -115,6 +121,7 @@ class Flow(RunLogging):
                 f"Flow.setup() needs a callable flow function, got {type(target).__name__} "
                 f"{target!r}"
             )
+        check_not_generator("Flow.setup()", target)
         return self._bind(FunctionInfo(target, FLOW_INJECTABLE), args, kwargs)
 
     def _bind(
@@ -128,6 +135,8 @@ class Flow(RunLogging):
         self._info = info
         self._options = options
         self._wrapper = wrapper
+        # Only a flow built by a decorated call is easy to forget to execute().
+        self._warn_if_never_run = wrapper is not None
         self._args = args
         self._kwargs = kwargs
         if not self.flow_name:
@@ -282,6 +291,7 @@ class Flow(RunLogging):
             if self._fixed_id is None:
                 self.flow_id = new_run_id()
         self._runs += 1
+        self._warn_if_never_run = False
         # Telemetry first: if it raises (only under the test kit), no run state is set yet.
         telemetry.flow_started(self)
         self.flow_status = STATUS_RUNNING
@@ -290,12 +300,46 @@ class Flow(RunLogging):
         _capture.acquire()
         self._sink_token = print_sink.set(self)
         self._start = time.perf_counter()
-        if flow_events.event_listeners:
-            emit_event(Flow_Run__Event_Type.FLOW_START, "flow", self, None, {})
-        self._message(_DEBUG, "Executing flow run '%s'", (self.flow_id,), None)
+        self._telemetry_open = True
+        try:
+            if flow_events.event_listeners:
+                emit_event(Flow_Run__Event_Type.FLOW_START, "flow", self, None, {})
+            self._message(_DEBUG, "Executing flow run '%s'", (self.flow_id,), None)
+        except BaseException as error:  # a listener raised KeyboardInterrupt, SystemExit, ...
+            self._end(None, error)
+            raise
 
     def _end(self, value: Any, error: BaseException | None) -> bool:
-        """Close the run; True when ``error`` must propagate to the caller."""
+        """Close the run; True when ``error`` must propagate to the caller.
+
+        Whatever a listener, hook or user ``__str__`` raises meanwhile, the span is ended and
+        the run state (current flow, print capture) is put back before it propagates.
+        """
+        try:
+            return self._close(value, error)
+        except BaseException as interruption:
+            self._close_interrupted(interruption)
+            raise
+        finally:
+            print_sink.reset(self._sink_token)
+            _capture.release()
+            current_flow.reset(self._flow_token)
+
+    def _close_interrupted(self, interruption: BaseException) -> None:
+        if self._runner is not None:
+            self._runner.shutdown(wait=False)
+            self._runner = None
+        if not self._telemetry_open:
+            return  # the span is already recorded; only what came after it was cut short
+        self._telemetry_open = False
+        if self.flow_error is None:
+            self.flow_error = interruption
+        error = self.flow_error
+        self.flow_status = STATUS_FAILED if isinstance(error, Exception) else STATUS_CANCELLED
+        self.flow_duration = time.perf_counter() - self._start
+        telemetry.flow_stopped(self)
+
+    def _close(self, value: Any, error: BaseException | None) -> bool:
         config = self.flow_config
         self._flush_prints()
         propagate = False
@@ -303,7 +347,7 @@ class Flow(RunLogging):
             self.flow_status = STATUS_COMPLETED
             self.flow_return_value = value
             if value is not None:
-                self.add_flow_result(key=FLOW_RETURN_VALUE_KEY, description=f"{value}")
+                self.add_flow_result(key=FLOW_RETURN_VALUE_KEY, description=safe_str(value))
                 self._message(_DEBUG, "Flow return value: %s", (value,), None)
             elif config.print_none_return_value:
                 self._message(_INFO, "Flow return value: None", (), None)
@@ -332,6 +376,7 @@ class Flow(RunLogging):
         options = self._options
         if options is not None and (options.on_failure or options.on_completion):
             run_hooks(self, options, self._wrapper)
+        self._telemetry_open = False
         telemetry.flow_stopped(self)
         if flow_events.event_listeners:
             emit_event(
@@ -346,9 +391,6 @@ class Flow(RunLogging):
                 },
                 _ERROR if error is not None else 0,
             )
-        print_sink.reset(self._sink_token)
-        _capture.release()
-        current_flow.reset(self._flow_token)
         if config.print_logs:
             self.print_log_messages()
         return propagate
@@ -377,6 +419,7 @@ class Flow(RunLogging):
     # -- with / async with: make this flow current for tasks called in the block --------
 
     def __enter__(self) -> Flow:
+        self._warn_if_never_run = False  # used as a context for tasks: not forgotten
         self._with_tokens.append(current_flow.set(self))
         return self
 
@@ -414,7 +457,7 @@ class Flow(RunLogging):
         console = self.console_writer
         if not (exported or listeners or config.log_to_console or console):
             return
-        text = template % args if args else template
+        text = format_message(template, args)
         if config.log_to_console:
             _console_line(level, self.flow_name, task_name, text)
         if console is not None:
@@ -511,6 +554,19 @@ class Flow(RunLogging):
     def __repr__(self) -> str:
         return f"<Flow {self.flow_name!r} id={self.flow_id} status={self.flow_status}>"
 
+    _warn_if_never_run = False
+
+    def __del__(self) -> None:
+        if self._warn_if_never_run:
+            info = self._info
+            try:
+                warn_flow_never_ran(self.flow_name, info.function_name if info else self.flow_name)
+            except Exception:
+                # Warnings turned into errors are reported by Python's unraisable hook, as
+                # for a coroutine never awaited; at interpreter shutdown there is no one to tell.
+                if not sys.is_finalizing():
+                    raise
+
 
 def _check_key(verb: str, key: Any) -> None:
     if not isinstance(key, str) or not key:
@@ -520,4 +576,10 @@ def _check_key(verb: str, key: Any) -> None:
 def _console_line(level: int, flow_name: str, task_name: str, text: str) -> None:
     where = f"{flow_name}.{task_name}" if task_name else flow_name
     stream = _capture.console()
-    stream.write(f"{logging.getLevelName(level):<7} {where}: {text}\n")
+    line = f"{logging.getLevelName(level):<7} {where}: {text}\n"
+    try:
+        stream.write(line)
+    except UnicodeEncodeError:
+        # A console that cannot show some character (cp1252, ascii): escape it, do not fail.
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        stream.write(line.encode(encoding, "backslashreplace").decode(encoding))

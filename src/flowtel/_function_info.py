@@ -30,7 +30,7 @@ class FunctionInfo:
         if not callable(fn):
             raise TypeError(f"expected a function or method, got {type(fn).__name__} {fn!r}")
         self.fn = fn
-        self.is_async = inspect.iscoroutinefunction(fn)
+        self.is_async = is_coroutine_function(fn)
         try:
             self.signature: inspect.Signature | None = inspect.signature(fn)
         except (TypeError, ValueError):
@@ -61,6 +61,15 @@ class FunctionInfo:
         return kwargs
 
 
+def is_coroutine_function(fn: Any) -> bool:
+    """True for an ``async def`` function, also for an async ``@task`` wrapper.
+
+    Those wrappers are plain functions returning the coroutine (so that a missing ``await``
+    can be reported); on Python 3.10 and 3.11 only asyncio's marker says they are async.
+    """
+    return inspect.iscoroutinefunction(fn) or getattr(fn, "_is_coroutine", None) is not None
+
+
 def unknown_options(options: dict[str, Any], valid: tuple[str, ...]) -> str:
     """The keywords in ``options`` that are not ``valid``, quoted and comma-separated."""
     return ", ".join(repr(name) for name in options if name not in valid)
@@ -83,4 +92,22 @@ def check_decoratable(decorator: str, target: Any) -> None:
             f"@{decorator} can only decorate a function or method, got "
             f"{type(target).__name__} {target!r}; use @{decorator} or @{decorator}(...) "
             "directly above a def"
+        )
+    check_not_generator(f"@{decorator}", target)
+
+
+def check_not_generator(where: str, target: Any) -> None:
+    """Raise TypeError for a generator function: its run would end before its body ran.
+
+    Calling a generator function only creates the generator; the work happens while the
+    caller iterates, outside the run, so the span would be a green one that covers nothing.
+    """
+    function = inspect.unwrap(target)
+    if inspect.isgeneratorfunction(function) or inspect.isasyncgenfunction(function):
+        kind = "an async generator" if inspect.isasyncgenfunction(function) else "a generator"
+        name = getattr(target, "__qualname__", repr(target))
+        raise TypeError(
+            f"{where} cannot run {name!r}: it is {kind} function, whose body runs only while "
+            "the caller iterates, outside the run; return a list (or iterate inside the "
+            "function) instead"
         )

@@ -459,11 +459,14 @@ def shutdown(timeout_millis: int = 10_000) -> None:
         if provider is None:
             continue
         try:
-            if hasattr(provider, "force_flush"):
-                provider.force_flush(timeout_millis)
             if type(provider).__name__ == "MeterProvider":
+                # Its shutdown exports once more. A force_flush first would export twice, and
+                # the second export, with no new measurements, has no exemplars: the collector's
+                # Prometheus exporter keeps the latest point, so the exemplars would be lost.
                 provider.shutdown(timeout_millis=timeout_millis)
             else:
+                if hasattr(provider, "force_flush"):
+                    provider.force_flush(timeout_millis)
                 provider.shutdown()
         except Exception:
             _logger.warning(
