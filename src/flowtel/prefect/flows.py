@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import _decorators
+from .._config import Flow_Run__Config
 from .._context import current_flow
 from .._function_info import FLOW_INJECTABLE, check_decoratable
 from .._options import COMMON_OPTIONS, FLOW_ONLY_OPTIONS
@@ -36,6 +37,8 @@ from .task_runners import ThreadPoolTaskRunner
 from .tasks import check_keywords
 
 __all__ = ["flow"]
+
+_PREFECT_CONFIG = Flow_Run__Config(echo_prints=False)
 
 FLOW_KEYWORDS = (*COMMON_OPTIONS, *FLOW_ONLY_OPTIONS, "validate_parameters", "on_running")
 
@@ -175,6 +178,8 @@ def _make_flow(target: Any, options: dict[str, Any]) -> Any:
         {k: v for k, v in options.items() if k != "validate_parameters"}
     )
     core_options.setdefault("log_prints", False)
+    # As in Prefect, a logged print is a log line, not also stdout.
+    core_options["flow_config"] = _PREFECT_CONFIG
     if core_options.get("task_runner") is None:
         core_options["task_runner"] = ThreadPoolTaskRunner()  # Prefect's: a thread per task
     if core_options.get("name") is None:

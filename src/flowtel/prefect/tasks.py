@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import _capture, _decorators
+from .._config import Flow_Run__Config
 from .._context import current_flow, current_task, print_sink
 from .._function_info import check_decoratable
 from .._futures import map_calls, submit_async, submit_sync
@@ -72,6 +73,8 @@ def _finished(run: Task) -> None:
 
 class _ConsolePrints:
     """Prints of a ``log_prints`` task called outside any flow, as console lines of its run."""
+
+    flow_config = Flow_Run__Config(echo_prints=False)  # read by the stdout router
 
     def __init__(self, run: Task) -> None:
         self.run = run
