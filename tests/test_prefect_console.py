@@ -283,3 +283,24 @@ def test_log_prints_task_outside_a_flow_prints_to_the_console(capsys):
     captured = capsys.readouterr()
     assert "" == captured.out
     assert ("INFO", "Task run", "hello from a lone task") in console_lines(captured.err)
+
+
+def test_subflow_runs_begin_as_subflow_runs(capsys):
+    """A flow called inside a flow shows 'Beginning subflow run', as in Prefect."""
+
+    @flow
+    def inner():
+        return 1
+
+    @flow
+    def outer():
+        return inner()
+
+    assert 1 == outer()
+    beginnings = [
+        text for _, _, text in console_lines(capsys.readouterr().err) if "Beginning" in text
+    ]
+    assert [
+        "Beginning flow run '{}' for flow 'outer'",
+        "Beginning subflow run '{}' for flow 'inner'",
+    ] == [re.sub(r"run '[^']+'", "run '{}'", text) for text in beginnings]
