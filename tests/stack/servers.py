@@ -257,6 +257,7 @@ class Jaeger:
     server: Server
     otlp_grpc: str  # host:port
     query_url: str  # http://host:port
+    otlp_http: str = ""  # host:port
 
 
 @dataclass
@@ -321,7 +322,7 @@ def jaeger(stack_logs: Path) -> Iterator[Jaeger]:
         query_url = f"http://127.0.0.1:{ports['query']}"
         server.wait_http_ok(f"{query_url}/api/services")
         server.wait_http_ok(f"http://127.0.0.1:{ports['health']}/status")
-        yield Jaeger(server, f"127.0.0.1:{ports['grpc']}", query_url)
+        yield Jaeger(server, f"127.0.0.1:{ports['grpc']}", query_url, f"127.0.0.1:{ports['http']}")
 
 
 @pytest.fixture(scope="session")
