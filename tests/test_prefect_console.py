@@ -115,9 +115,11 @@ def test_bad_console_level_is_refused():
 
 
 def test_task_outside_a_flow_logs_to_the_console(capsys):
-    """A task called outside any flow still shows its logger records and its end."""
+    """A task called outside any flow shows its records and its end, under the task's name."""
     assert "x" == shout("x")
-    lines = console_lines(capsys.readouterr().err)
+    err = capsys.readouterr().err
+    assert "| Task run 'shout' - loud x" in err
+    lines = console_lines(err)
     assert [
         ("CRITICAL", "Task run", "loud x"),
         ("INFO", "Task run", "Finished in state Completed()"),
@@ -304,3 +306,22 @@ def test_subflow_runs_begin_as_subflow_runs(capsys):
         "Beginning flow run '{}' for flow 'outer'",
         "Beginning subflow run '{}' for flow 'inner'",
     ] == [re.sub(r"run '[^']+'", "run '{}'", text) for text in beginnings]
+
+
+def test_task_timeout_is_shown_as_prefect_shows_it(capsys):
+    """A task over its timeout shows 'Task run exceeded timeout' and ends TimedOut."""
+    import asyncio
+
+    @task(timeout_seconds=0.05)
+    async def slow():
+        await asyncio.sleep(2)
+
+    @flow
+    async def waits():
+        return [await slow(return_state=True)]
+
+    [state] = asyncio.run(waits())
+    assert "TimedOut('Task run exceeded timeout of 0.05 second(s)', type=FAILED)" == str(state)
+    assert ("ERROR", "Task run", "Task run exceeded timeout of 0.05 second(s)") in console_lines(
+        capsys.readouterr().err
+    )

@@ -66,8 +66,13 @@ def flow_run_name(flow: Flow) -> str:
 
 
 def task_run_name(task: Task) -> str:
-    """The name shown for a task run: its run name, else task name and a short id."""
-    return task.task_run_name or f"{task.task_name}-{task.task_id[:3]}"
+    """The name shown for a task run: its run name, else task name and a short id.
+
+    As in Prefect, a task called outside any flow is named after the task alone.
+    """
+    if task.task_run_name:
+        return task.task_run_name
+    return task.task_name if task.task_flow is None else f"{task.task_name}-{task.task_id[:3]}"
 
 
 def run_label(run: Any) -> str:
@@ -123,6 +128,9 @@ def _prefect_wording(flow: Flow, task: Task | None, level: int, text: str) -> tu
     if task is not None:
         if level >= logging.ERROR and text.startswith(f"Task '{task.task_name}' failed: "):
             error = task.task_error
+            if task._timed_out and task.definition is not None and task.definition.options:
+                seconds = task.definition.options.timeout_seconds
+                return level, f"Task run exceeded timeout of {seconds} second(s)"
             options = task.definition.options if task.definition is not None else None
             exhausted = (
                 " - Retries are exhausted" if options is not None and options.retries else ""
