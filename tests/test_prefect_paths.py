@@ -72,7 +72,7 @@ def test_unprovided_prefect_paths_raise_import_error_naming_the_feature(module, 
         importlib.import_module(module)
 
 
-@pytest.mark.parametrize("name", ["serve", "deploy", "pause_flow_run", "get_client"])
+@pytest.mark.parametrize("name", ["serve", "deploy", "pause_flow_run", "get_client", "Task"])
 def test_unprovided_top_level_names_raise_import_error(name):
     """`from flowtel.prefect import serve` (and the like) raises ImportError naming the feature."""
     with pytest.raises(ImportError, match=f"prefect.{name} .* is not provided"):

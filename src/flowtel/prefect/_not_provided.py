@@ -27,6 +27,8 @@ MODULES = {
 
 # Names of the top-level ``prefect`` module -> the feature.
 NAMES = {
+    "Flow": "Prefect's Flow class: flowtel.prefect flows are the decorated functions",
+    "Task": "Prefect's Task class: flowtel.prefect tasks are the decorated functions",
     "Transaction": "transactions",
     "aserve": "serving flows (deployments)",
     "deploy": "deployments",
