@@ -129,7 +129,7 @@ def check_wire_flow(receiver, ids, service_name):
 
     records = {record.body: record for record in receiver.log_records()}
     assert {"wire flow starting", "step 1", "step 2"} == set(records)
-    assert (13, "WARN", root.trace_id, root.span_id) == (
+    assert (13, "WARNING", root.trace_id, root.span_id) == (
         records["wire flow starting"].severity_number,
         records["wire flow starting"].severity_text,
         records["wire flow starting"].trace_id,
@@ -408,7 +408,7 @@ print(json.dumps({
 
 EXPECTED_CONSOLE_TREE = """\
 ✔ flow wire_flow  <d>  [run <id>]
-│ • WARN wire flow starting
+│ • WARNING wire flow starting
 │ ◆ artifact 'report' (json): Rows
 ├── ✔ step  <d>
 │     • INFO step 1

@@ -407,7 +407,7 @@ async def test_async_task_over_its_timeout_is_cancelled(flowtel_telemetry):
         await crawl().execute_async()
     assert ["cancelled"] == seen
     span = flowtel_telemetry.span("slow")
-    assert ("timeout", StatusCode.ERROR, "builtins.TimeoutError") == (
+    assert ("timeout", StatusCode.ERROR, "flowtel.TaskRunTimeoutError") == (
         span.attributes["cicd.pipeline.task.run.result"],
         span.status.status_code,
         span.attributes["error.type"],
@@ -503,7 +503,7 @@ def test_sync_task_over_its_timeout_raises_promptly_while_its_thread_runs_on(flo
         task_run.state.name,
     )
     span = flowtel_telemetry.span("slow")
-    assert ("timeout", "TimeoutError: task 'slow' timed out after 0.2 s") == (
+    assert ("timeout", "TaskRunTimeoutError: task 'slow' timed out after 0.2 s") == (
         span.attributes["cicd.pipeline.task.run.result"],
         span.status.description,
     )
@@ -523,7 +523,7 @@ def test_sync_flow_over_its_timeout_raises_promptly(flowtel_telemetry):
     assert_times_out_promptly(run, r"flow 'etl' timed out after 0.2 s", work)
     assert ("failed", "TimedOut") == (run.flow_status, run.state.name)
     span = flowtel_telemetry.span("etl")
-    assert ("timeout", StatusCode.ERROR, "builtins.TimeoutError") == (
+    assert ("timeout", StatusCode.ERROR, "flowtel.FlowRunTimeoutError") == (
         span.attributes["cicd.pipeline.result"],
         span.status.status_code,
         span.attributes["error.type"],
@@ -609,7 +609,7 @@ def test_timed_out_attempt_is_retried_and_the_last_attempt_decides(flowtel_telem
     assert "second try" == crawl().execute().flow_return_value
     span = flowtel_telemetry.span("fetch")
     events = attempt_events(span)
-    assert [("builtins.TimeoutError", "task 'fetch' timed out after 0.1 s")] == [
+    assert [("flowtel.TaskRunTimeoutError", "task 'fetch' timed out after 0.1 s")] == [
         (e.attributes["exception.type"], e.attributes["exception.message"]) for e in events
     ]
     assert ("success", StatusCode.UNSET) == (

@@ -29,8 +29,10 @@ CONTEXT_HELPERS = {"Flow_Events", "get_current_flow", "get_current_task"}
 TELEMETRY = {"configure", "force_flush", "shutdown"}
 PREFECT_COMPATIBILITY = {
     "DoneAndNotDoneFutures",
+    "FlowRunTimeoutError",
     "State",
     "TaskRunFuture",
+    "TaskRunTimeoutError",
     "ThreadPoolTaskRunner",
     "as_completed",
     "get_run_logger",

@@ -47,7 +47,7 @@ def test_run_logger_in_a_task_writes_that_tasks_messages(flowtel_telemetry, even
     task_span = flowtel_telemetry.span("load")
     records = [r.log_record for r in flowtel_telemetry.logs]
     assert ["loading orders", "table orders is large"] == [r.body for r in records]
-    assert [(SeverityNumber.INFO, "INFO"), (SeverityNumber.WARN, "WARN")] == [
+    assert [(SeverityNumber.INFO, "INFO"), (SeverityNumber.WARN, "WARNING")] == [
         (r.severity_number, r.severity_text) for r in records
     ]
     for record in records:

@@ -245,6 +245,25 @@ def test_task_as_staticmethod_and_classmethod():
     assert ["static", "klass", "klass"] == [t.task_name for t in run.executed_tasks]
 
 
+def test_task_and_flow_over_classmethod():
+    """@task / @flow above @classmethod decorate the function and stay bound to the class."""
+
+    class Jobs:
+        base = 100
+
+        @task
+        @classmethod
+        def add(cls, x):
+            return cls.base + x
+
+        @flow
+        @classmethod
+        def run(cls, x):
+            return cls.add(x)
+
+    assert 101 == Jobs.run(1).execute().flow_return_value
+
+
 # -- errors ----------------------------------------------------------------------------------------
 
 

@@ -595,8 +595,8 @@ def test_task_that_hits_its_timeout_has_result_timeout(flowtel_telemetry):
     assert (
         "timeout",
         StatusCode.ERROR,
-        "TimeoutError: task 'slow_call' timed out after 0.05 s",
-        "builtins.TimeoutError",
+        "TaskRunTimeoutError: task 'slow_call' timed out after 0.05 s",
+        "flowtel.TaskRunTimeoutError",
     ) == (
         span.attributes["cicd.pipeline.task.run.result"],
         span.status.status_code,
@@ -610,7 +610,7 @@ def test_flow_that_hits_its_timeout_has_result_timeout(flowtel_telemetry):
     with pytest.raises(TimeoutError):
         slow_flow().execute()
     span = flowtel_telemetry.span("slow_flow")
-    assert ("timeout", StatusCode.ERROR, "builtins.TimeoutError") == (
+    assert ("timeout", StatusCode.ERROR, "flowtel.FlowRunTimeoutError") == (
         span.attributes["cicd.pipeline.result"],
         span.status.status_code,
         span.attributes["error.type"],

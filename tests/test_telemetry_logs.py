@@ -43,9 +43,9 @@ def test_flow_messages_at_or_above_info_are_span_events_of_the_flow_span(flowtel
     levels_flow().execute()
     assert [
         ("INFO", "info line"),
-        ("WARN", "warning line"),
+        ("WARNING", "warning line"),
         ("ERROR", "error line"),
-        ("FATAL", "critical line"),
+        ("CRITICAL", "critical line"),
     ] == message_events(flowtel_telemetry.span("levels_flow"))
 
 
@@ -58,9 +58,9 @@ def test_flow_messages_are_log_records_with_severity_body_and_span_ids(flowtel_t
     )
     expected = {
         "info line": (SeverityNumber.INFO, "INFO"),
-        "warning line": (SeverityNumber.WARN, "WARN"),
+        "warning line": (SeverityNumber.WARN, "WARNING"),
         "error line": (SeverityNumber.ERROR, "ERROR"),
-        "critical line": (SeverityNumber.FATAL, "FATAL"),
+        "critical line": (SeverityNumber.FATAL, "CRITICAL"),
     }
     for body, severity in expected.items():
         record = record_for(flowtel_telemetry, body)
@@ -89,7 +89,7 @@ def test_task_messages_and_prints_go_to_the_task_span_and_carry_task_ids(flowtel
     run = chatty_flow().execute()
     task_span = flowtel_telemetry.span("chatty_task")
     (task_run,) = run.executed_tasks
-    assert [("WARN", "disk almost full"), ("INFO", "processed 3 files")] == message_events(
+    assert [("WARNING", "disk almost full"), ("INFO", "processed 3 files")] == message_events(
         task_span
     )
     for body in ("disk almost full", "processed 3 files"):
@@ -227,7 +227,7 @@ def test_export_level_warning_keeps_info_out(flowtel_telemetry):
     finally:
         flowtel.configure(install_providers=False, export_level=logging.INFO)
     assert ["warning line", "error line", "critical line"] == flowtel_telemetry.log_bodies()
-    assert ["WARN", "ERROR", "FATAL"] == [
+    assert ["WARNING", "ERROR", "CRITICAL"] == [
         s for s, _ in message_events(flowtel_telemetry.span("levels_flow"))
     ]
 

@@ -14,6 +14,7 @@ from ._events import (
     Flow_Run__Event_Type,
     flow_events,
 )
+from ._execution import FlowRunTimeoutError, TaskRunTimeoutError
 from ._flow import Flow
 from ._futures import (
     DoneAndNotDoneFutures,
@@ -41,6 +42,7 @@ __all__ = [
     "FlowRunEvent",
     "FlowRunEventData",
     "FlowRunEventType",
+    "FlowRunTimeoutError",
     "Flow_Events",
     "Flow_Run__Config",
     "Flow_Run__Event",
@@ -49,6 +51,7 @@ __all__ = [
     "State",
     "Task",
     "TaskRunFuture",
+    "TaskRunTimeoutError",
     "ThreadPoolTaskRunner",
     "__version__",
     "as_completed",

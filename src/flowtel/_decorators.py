@@ -92,7 +92,10 @@ def task(fn: Any = None, /, **options: Any) -> Any:
     return _make_task(fn, options)
 
 
-def _make_task(target: Any, options: dict[str, Any]) -> Callable[..., Any]:
+def _make_task(target: Any, options: dict[str, Any]) -> Any:
+    if isinstance(target, classmethod):
+        # @task over @classmethod: decorate the function, bind it to the class as before.
+        return classmethod(_make_task(target.__func__, options))
     check_decoratable("task", target)
     definition = TaskDefinition(
         FunctionInfo(target, TASK_INJECTABLE),
@@ -220,7 +223,10 @@ def flow(fn: Any = None, /, **options: Any) -> Any:
     return _make_flow(fn, options)
 
 
-def _make_flow(target: Any, options: dict[str, Any]) -> Callable[..., Flow]:
+def _make_flow(target: Any, options: dict[str, Any]) -> Any:
+    if isinstance(target, classmethod):
+        # @flow over @classmethod: decorate the function, bind it to the class as before.
+        return classmethod(_make_flow(target.__func__, options))
     check_decoratable("flow", target)
     info = FunctionInfo(target, FLOW_INJECTABLE)
     flow_config = options.get("flow_config")

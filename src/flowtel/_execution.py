@@ -32,8 +32,21 @@ async_sleep: Callable[[float], Any] = _asyncio_sleep
 _WARNING = logging.WARNING
 
 
+class FlowRunTimeoutError(TimeoutError):
+    """A flow run went over its ``timeout_seconds`` (Prefect's name for it)."""
+
+    __module__ = "flowtel"  # its public home, and its name in telemetry's error.type
+
+
+class TaskRunTimeoutError(TimeoutError):
+    """A task run went over its ``timeout_seconds`` (Prefect's name for it)."""
+
+    __module__ = "flowtel"
+
+
 def timeout_error(kind: str, name: str, seconds: float) -> TimeoutError:
-    return TimeoutError(f"{kind} {name!r} timed out after {seconds:g} s")
+    error_type = FlowRunTimeoutError if kind == "flow" else TaskRunTimeoutError
+    return error_type(f"{kind} {name!r} timed out after {seconds:g} s")
 
 
 def call_with_timeout(run: Any, kind: str, name: str, seconds: float, fn: Callable[[], Any]) -> Any:

@@ -56,6 +56,11 @@ class Flow(RunLogging):
     by a decorated call and collected without ever running raises a RuntimeWarning.
     """
 
+    # Called as ``console_writer(flow, task, level, text)`` for each message of this run, on
+    # the thread that logs it; set by a calling convention (flowtel.prefect) that shows
+    # messages its own way. Must not raise.
+    console_writer: Callable[[Flow, Task | None, int, str], None] | None = None
+
     def __init__(
         self,
         flow_config: Flow_Run__Config | None = None,
@@ -465,11 +470,14 @@ class Flow(RunLogging):
             self._log_entries.append((level, template, args, task_name, time.time()))
         exported = level >= telemetry.RUNTIME.export_level
         listeners = flow_events.event_listeners
-        if not (exported or listeners or config.log_to_console):
+        console = self.console_writer
+        if not (exported or listeners or config.log_to_console or console):
             return
         text = format_message(template, args)
         if config.log_to_console:
             _console_line(level, self.flow_name, task_name, text)
+        if console is not None:
+            console(self, task, level, text)
         if exported:
             telemetry.message(self, task, level, text, template)
         if listeners:

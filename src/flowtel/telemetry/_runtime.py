@@ -75,6 +75,7 @@ TASK_ATTEMPTS = "flowtel.task.attempts"
 FLOW_ATTEMPTS = "flowtel.flow.attempts"
 FLOW_RUN_NAME = "flowtel.flow.run_name"
 TASK_RUN_NAME = "flowtel.task.run_name"
+TAGS = "flowtel.tags"
 ATTEMPT_FAILED_EVENT = "flowtel.attempt.failed"
 ARGUMENTS = "flowtel.arguments"
 RETURN_VALUE = "flowtel.return_value"
@@ -99,12 +100,14 @@ ARTIFACT_EVENT = "flowtel.artifact"
 RESULT_EVENT = "flowtel.result"
 FLOW_STARTED = "flow started"
 
+# OTel severity numbers; the text is logging's level name, as OTel's own LoggingHandler sends
+# it (the spec's severity text is the level "as known at the source").
 _SEVERITY = {
     logging.DEBUG: (SeverityNumber.DEBUG, "DEBUG"),
     logging.INFO: (SeverityNumber.INFO, "INFO"),
-    logging.WARNING: (SeverityNumber.WARN, "WARN"),
+    logging.WARNING: (SeverityNumber.WARN, "WARNING"),
     logging.ERROR: (SeverityNumber.ERROR, "ERROR"),
-    logging.CRITICAL: (SeverityNumber.FATAL, "FATAL"),
+    logging.CRITICAL: (SeverityNumber.FATAL, "CRITICAL"),
 }
 
 
@@ -678,6 +681,17 @@ def run_named(run: Flow | Task, name: str | None) -> None:
         span.set_attribute(key, otlp_safe(name, value_limit(RUNTIME.attribute_value_limit)))
     except Exception:
         RUNTIME.internal_error("run name")
+
+
+def run_tagged(run: Flow | Task, tags: tuple[str, ...]) -> None:
+    """Record a run's tags when they are known only at run time (Prefect's ``tags()``)."""
+    span = run._span
+    if span is None or not tags:
+        return
+    try:
+        span.set_attribute(TAGS, tags)
+    except Exception:
+        RUNTIME.internal_error("run tags")
 
 
 def attempt_failed(run: Flow | Task, error: BaseException, attempt: int, delay: float) -> None:
