@@ -85,8 +85,13 @@ class OtlpReceiver:
     port must be bound exactly. Also a context manager: started on entry, stopped on exit.
     """
 
-    def __init__(self, protocol, port=0, *, delay=0.0, black_hole=False, refuse=None):
+    def __init__(
+        self, protocol, port=0, *, delay=0.0, black_hole=False, refuse=None, max_request_bytes=None
+    ):
         self.protocol = protocol
+        # Requests over this size are refused as a real server does: HTTP 413, or gRPC's own
+        # RESOURCE_EXHAUSTED "Received message larger than max" (gRPC's default is 4 MiB).
+        self.max_request_bytes = max_request_bytes
         self.port = port
         self.delay = delay
         self.black_hole = black_hole
@@ -149,6 +154,12 @@ class OtlpReceiver:
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                limit = receiver.max_request_bytes
+                if limit is not None and len(body) > limit:
+                    self.send_response(413)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
                 found = HTTP_SIGNALS.get(self.path)
@@ -216,7 +227,10 @@ class OtlpReceiver:
                     "metrics", request, context, metrics_service_pb2.ExportMetricsServiceResponse
                 )
 
-        server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+        options = []
+        if self.max_request_bytes is not None:
+            options.append(("grpc.max_receive_message_length", self.max_request_bytes))
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), options=options)
         # A refused signal that is UNIMPLEMENTED has no service at all, as on a traces-only
         # backend; the others answer their status from the handler.
         services = (

@@ -48,11 +48,19 @@ def step(number):
     return number
 
 
+@task()
+def chatty(messages, this_task=None):
+    for number in range(messages):
+        this_task.log_info(f"{number} " + "x" * 8000)
+
+
 @flow(flow_name="export_job")
 def export_job(tasks, this_flow=None):
     this_flow.log_info("export job running")
     for number in range(tasks):
         step(number)
+    if config.get("messages"):
+        chatty(config["messages"])
 
 
 flowtel.configure(service_name="export-test", **config.get("configure", {}))
@@ -723,3 +731,56 @@ def test_an_outage_longer_than_the_queue_is_counted_when_export_resumes(flapped)
     assert True is (int(counted[1]) > 0), recovered
     missing = sum(3 - min(arrived.get(flow_id, 0), 3) for flow_id, _ in result.finished)
     assert missing == dropped(result.stderr)[0], result.stderr
+
+
+# --- request size ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_long_messages_never_make_a_request_the_endpoint_refuses(protocol, tmp_path_factory):
+    """Flows with many messages at their size limit (100 x 8 KB per task span and as log
+    records) all arrive: requests stay under gRPC's default 4 MiB, and after an endpoint with
+    a smaller limit refuses a batch as too large, batches are made half that size."""
+    default_limit = OtlpReceiver(protocol, max_request_bytes=4 * 1024 * 1024).start()
+    small_limit = OtlpReceiver(protocol, max_request_bytes=1024 * 1024).start()
+    config = {"flows": 8, "tasks": 2, "messages": 100}
+    try:
+        results = run_children(
+            [
+                (config, otlp_environment(default_limit, protocol)),
+                (
+                    {**config, "linger": 4},
+                    otlp_environment(
+                        small_limit,
+                        protocol,
+                        OTEL_EXPORTER_OTLP_TIMEOUT="1",
+                        OTEL_BSP_SCHEDULE_DELAY="100",
+                        OTEL_BLRP_SCHEDULE_DELAY="100",
+                    ),
+                ),
+            ],
+            tmp_path_factory,
+        )
+    finally:
+        default_limit.stop()
+        small_limit.stop()
+    for receiver, result in zip((default_limit, small_limit), results, strict=True):
+        assert 0 == result.returncode, result.stderr
+        emitted = (result.report["spans"], result.report["logs"])
+        assert (8 * 4, 8 * 101) == emitted
+        assert emitted == (len(receiver.spans()), len(receiver.log_records())), result.stderr
+        assert (0, 0) == dropped(result.stderr)
+
+
+def test_approximate_size_counts_the_text_that_makes_items_large():
+    """The size estimate grows with attribute, event and body text; non-ASCII counts 4 bytes."""
+    from flowtel.telemetry._export import approximate_size
+
+    small = SimpleNamespace(attributes={"k": "v"}, events=())
+    large = SimpleNamespace(
+        attributes={"k": "v"}, events=[SimpleNamespace(attributes={"message": "x" * 8000})]
+    )
+    record = SimpleNamespace(log_record=SimpleNamespace(body="é" * 1000, attributes=None))
+    assert approximate_size(small) < 512
+    assert 8000 < approximate_size(large) < 8512
+    assert 4000 <= approximate_size(record) < 4512

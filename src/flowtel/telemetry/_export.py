@@ -250,9 +250,11 @@ class _ExporterLogCapture(logging.Filter):
         captured: list[str] | None = getattr(self.local, "messages", None)
         if captured is None:
             return True
-        captured.append(_message_of(record))
+        message = _message_of(record)
+        captured.append(message)
         interrupt: Callable[[], None] | None = getattr(self.local, "interrupt", None)
-        if interrupt is not None and record.levelno >= logging.WARNING:
+        # A request too large is answered at once, and its halves are sent next.
+        if interrupt is not None and record.levelno >= logging.WARNING and not too_large(message):
             interrupt()
         return record.levelno < logging.WARNING
 
@@ -301,7 +303,8 @@ def capture_exporter_logs() -> None:
 @dataclass(frozen=True)
 class Failure:
     """Why an export failed: ``kind`` is "unreachable" (retried), "refused" or "auth" (the
-    signal is given up), or "rejected" (that batch is given up)."""
+    signal is given up), "too_large" (the batch is split and sent again in halves), or
+    "rejected" (that batch is given up)."""
 
     kind: str
     cause: str
@@ -321,6 +324,11 @@ _HTTP_CODE = re.compile(r"\bcode: (\d{3})\b")
 _OTEL_RETRY_PHRASE = re.compile(r",? *retrying in [0-9.]+ ?s\.?", re.IGNORECASE)
 _OTEL_TRANSIENT = re.compile(r"Transient error (.+?) encountered while exporting")
 _TRANSIENT_GRPC = {"UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "ABORTED", "CANCELLED"}
+
+
+def too_large(text: str) -> bool:
+    """True when an exporter's message says the endpoint refused a request for its size."""
+    return "larger than max" in text or any(code == "413" for code in _HTTP_CODE.findall(text))
 
 
 def _export_timeout_s() -> str:
@@ -357,6 +365,8 @@ def classify(signal: str, messages: Iterable[str], error: BaseException | None =
             "check the credentials in OTEL_EXPORTER_OTLP_HEADERS (or headers=)",
         )
     lowered = text.lower()
+    if too_large(text):
+        return Failure("too_large", f"the request was too large for the endpoint ({label})")
     if "connection refused" in lowered or "failed to connect" in lowered:
         return Failure("unreachable", "connection refused")
     if code == "DEADLINE_EXCEEDED" or "timed out" in lowered or "readtimeout" in lowered:
@@ -603,6 +613,7 @@ class SignalQueue:
         self.report = report
         self.max_queue = max_queue
         self.max_batch = max_batch
+        self.batch_bytes = MAX_BATCH_BYTES
         self.delay_s = delay_s
         status.queue_size = max_queue
         self.queue: collections.deque[Any] = collections.deque()
@@ -729,7 +740,11 @@ class SignalQueue:
     def _take(self) -> list[Any]:
         queue = self.queue
         batch: list[Any] = []
+        budget = self.batch_bytes
         while queue and len(batch) < self.max_batch:
+            budget -= approximate_size(queue[0])
+            if budget < 0 and batch:
+                break  # the rest goes in the next request
             batch.append(queue.popleft())
         return batch
 
@@ -753,6 +768,17 @@ class SignalQueue:
                         return False
                     self.pending = None
                 self.report.succeeded(self.status, len(batch))
+                continue
+            if failure.kind == "too_large" and len(batch) > 1:
+                # An endpoint with a smaller request limit than flowtel's: from now on, batches
+                # of half the size that was refused.
+                size = sum(approximate_size(item) for item in batch)
+                self.batch_bytes = max(MIN_BATCH_BYTES, min(self.batch_bytes, size) // 2)
+                with self.lock:
+                    if self.abandoned:
+                        return False
+                    self.queue.extendleft(reversed(batch))
+                    self.pending = None
                 continue
             self.report.failed(self.status, failure, stopping)
             if failure.permanent:
@@ -780,6 +806,44 @@ class SignalQueue:
             if self.pending is batch:
                 self.pending = None
             self.report.dropped(self.status, cause, len(batch))
+
+
+# Requests stay under the 4 MiB that gRPC servers (the Collector's OTLP receiver among them)
+# accept by default: a batch of spans with many long messages would otherwise be refused whole.
+MAX_BATCH_BYTES = 3 * 1024 * 1024
+MIN_BATCH_BYTES = 16 * 1024
+
+
+def approximate_size(item: Any) -> int:
+    """An upper estimate of the bytes ``item`` (a span or a log record) adds to a request.
+
+    Counts the text that dominates a large item: attribute values, event attributes and a
+    log record's body (non-ASCII text at 4 bytes a character, UTF-8's most).
+    """
+    record = getattr(item, "log_record", item)
+    size = 256 + _value_size(getattr(record, "body", None))
+    attributes = getattr(record, "attributes", None)
+    if attributes:
+        size += _attributes_size(attributes)
+    for event in getattr(item, "events", None) or ():
+        size += 64 + _attributes_size(event.attributes or {})
+    return size
+
+
+def _attributes_size(attributes: Any) -> int:
+    return sum(16 + len(key) + _value_size(value) for key, value in attributes.items())
+
+
+def _value_size(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value) if value.isascii() else 4 * len(value)
+    if isinstance(value, (bytes, bytearray)):
+        return len(value)
+    if isinstance(value, (list, tuple)):
+        return sum(8 + _value_size(item) for item in value)
+    if isinstance(value, dict):
+        return _attributes_size(value)
+    return 16
 
 
 def export_once(
