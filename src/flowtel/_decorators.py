@@ -19,7 +19,7 @@ from ._function_info import (
 from ._futures import (
     TaskRunFuture,
     TaskRunFutureList,
-    ThreadPoolTaskRunner,
+    TaskRunner,
     map_calls,
     submit_async,
     submit_sync,
@@ -174,7 +174,7 @@ def flow(
     on_failure: Hook | Sequence[Hook] | None = None,
     on_completion: Hook | Sequence[Hook] | None = None,
     flow_run_name: str | Callable[[], str] | None = None,
-    task_runner: ThreadPoolTaskRunner | None = None,
+    task_runner: TaskRunner | None = None,
 ) -> Callable[[Callable[P, Any]], Callable[P, Flow]]: ...
 
 

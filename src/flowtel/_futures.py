@@ -25,6 +25,7 @@ __all__ = [
     "DoneAndNotDoneFutures",
     "TaskRunFuture",
     "TaskRunFutureList",
+    "TaskRunner",
     "ThreadPoolTaskRunner",
     "as_completed",
     "unmapped",
@@ -32,7 +33,35 @@ __all__ = [
 ]
 
 
-class ThreadPoolTaskRunner:
+class TaskRunner:
+    """Where a flow run's submitted task calls run; one instance per flow run.
+
+    ``duplicate()`` gives the instance for a new flow run; ``shutdown(wait)`` ends it when
+    the run ends (``wait=False``: the run timed out or was cancelled). A local runner's
+    ``submit(fn, *args)`` runs ``fn`` (a call in a copy of the submitting context) and
+    returns a ``concurrent.futures.Future``; a runner whose ``remote`` is True runs calls
+    in other processes: ``submit_task`` gets each task call and returns its future. Called
+    from the threads that submit, so implementations are thread-safe.
+    """
+
+    remote = False
+
+    def duplicate(self) -> TaskRunner:
+        raise NotImplementedError
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future:
+        raise NotImplementedError
+
+    def submit_task(
+        self, call: Callable[..., Any], task_name: str, args: tuple, kwargs: dict, is_async: bool
+    ) -> TaskRunFuture:
+        raise NotImplementedError
+
+    def shutdown(self, wait: bool = True) -> None:
+        raise NotImplementedError
+
+
+class ThreadPoolTaskRunner(TaskRunner):
     """Runs submitted sync tasks on a pool of threads (async tasks run on the event loop).
 
     Pass one to ``@flow(task_runner=ThreadPoolTaskRunner(max_workers=8))``; each flow run
@@ -221,10 +250,13 @@ def submit_sync(
 ) -> TaskRunFuture:
     flow = current_flow.get()
     runner = flow._task_runner() if flow is not None else _shared_runner
-    context = contextvars.copy_context()
-    future: TaskRunFuture = TaskRunFuture(
-        runner.submit(context.run, _call_with, call, args, kwargs), task_name
-    )
+    if runner.remote:
+        future = runner.submit_task(call, task_name, args, kwargs, False)
+    else:
+        context = contextvars.copy_context()
+        future = TaskRunFuture(
+            runner.submit(context.run, _call_with, call, args, kwargs), task_name
+        )
     if flow is not None:
         flow._pending_futures.append(future)
     return future
@@ -236,6 +268,10 @@ def submit_async(
     import asyncio
 
     flow = current_flow.get()
+    if flow is not None and flow._task_runner().remote:
+        future: TaskRunFuture = flow._task_runner().submit_task(call, task_name, args, kwargs, True)
+        flow._pending_futures.append(future)
+        return future
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
@@ -244,7 +280,7 @@ def submit_async(
         runner = flow._task_runner() if flow is not None else _shared_runner
         context = contextvars.copy_context()
         inner = runner.submit(context.run, _run_coroutine, call, args, kwargs)
-        future: TaskRunFuture = TaskRunFuture(inner, task_name)
+        future = TaskRunFuture(inner, task_name)
     else:
         async_task = loop.create_task(_call_async_with(call, args, kwargs))
         bridge: concurrent.futures.Future = concurrent.futures.Future()

@@ -178,8 +178,7 @@ class Task(RunLogging):
         self.status = STATUS_RUNNING
         self._task_token = current_task.set(self)
         if flow is not None:
-            if flow.flow_config.add_task_to_self:
-                flow.executed_tasks.append(self)
+            flow._task_started(self)
             if flow.flow_status != STATUS_RUNNING:
                 # A task of a flow that is not executing (``with flow:``) captures by itself.
                 self._capturing = True
@@ -238,8 +237,8 @@ class Task(RunLogging):
             _capture.release()
         current_task.reset(self._task_token)
         self._task_token = None  # type: ignore[assignment]  # a kept Token is one more GC-tracked object per task
-        if flow is not None and error is not None:
-            flow._count_failed_task()
+        if flow is not None:
+            flow._task_stopped(self, error)
         return propagate
 
     # -- messages --------------------------------------------------------------------

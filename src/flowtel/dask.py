@@ -1,0 +1,366 @@
+"""DaskTaskRunner: a flow's submitted tasks run on a Dask cluster, in the flow's trace.
+
+``pip install 'flowtel[dask]'``; ``import flowtel`` never imports dask, this module does.
+
+    from flowtel import flow, task
+    from flowtel.dask import DaskTaskRunner
+
+    @flow(task_runner=DaskTaskRunner(address="tcp://scheduler:8786"))
+    def nightly(days): return sum(load.map(days).result())
+
+Each ``submit``/``map`` sends the call to a worker with the W3C trace context of the span
+current at submit and a snapshot of the flow (name, run id, config, a copy of
+``flow_data``). The worker runs the task's whole lifecycle: its span (a child of that
+span), messages as span events and log records, retries and timeouts; it flushes its
+span and log providers, then returns the result with the task's journal, which the flow
+process replays into the run (log, ``executed_tasks``, artifacts, results, events). See
+``flowtel._remote`` for the seam and the README for what travels and what does not.
+
+Workers export their own telemetry: a worker with OTel providers of its own (its own
+``flowtel.configure()``, ``opentelemetry-instrument``) keeps them; one with
+``OTEL_EXPORTER_OTLP_ENDPOINT`` in its environment is configured from it; any other is
+configured with the flow process's ``flowtel.configure()`` settings, through a worker
+plugin registered by the runner.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import distributed
+from opentelemetry import trace
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from ._context import current_flow
+from ._futures import TaskRunFuture, TaskRunner
+from ._remote import TaskOutcome, replay, run_submitted, snapshot
+from ._run import STATUS_CANCELLED, new_run_id
+from .telemetry import _configure
+from .telemetry._runtime import RUNTIME
+
+__all__ = ["DaskTaskRunner", "FlowtelWorkerPlugin"]
+
+_propagator = TraceContextTextMapPropagator()
+
+
+class DaskTaskRunner(TaskRunner):
+    """Runs a flow's submitted tasks on Dask workers (``prefect_dask.DaskTaskRunner``'s shape).
+
+    ``address``: an existing scheduler (``"tcp://scheduler:8786"``), else each flow run
+    starts a temporary cluster of ``cluster_class`` (default ``distributed.LocalCluster``,
+    or a dotted name) with ``cluster_kwargs`` at its first submission, made adaptive with
+    ``adapt_kwargs`` if given, and closes it when the run ends. ``client_kwargs`` go to
+    ``distributed.Client``. Each flow run gets its own client (``duplicate()``);
+    submissions may come from any thread of the run.
+    """
+
+    remote = True
+
+    def __init__(
+        self,
+        address: str | None = None,
+        cluster_class: str | Callable[..., Any] | None = None,
+        cluster_kwargs: dict[str, Any] | None = None,
+        adapt_kwargs: dict[str, Any] | None = None,
+        client_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        if address is not None and (not isinstance(address, str) or not address):
+            raise TypeError(
+                f"address must be a scheduler address such as 'tcp://scheduler:8786', got "
+                f"{address!r}"
+            )
+        if address is not None and (cluster_class is not None or cluster_kwargs):
+            raise ValueError(
+                "give either address= (an existing scheduler) or cluster_class=/cluster_kwargs= "
+                "(a temporary cluster), not both"
+            )
+        if cluster_class is not None and not (
+            isinstance(cluster_class, str) or callable(cluster_class)
+        ):
+            raise TypeError(
+                "cluster_class must be a cluster class or its dotted name such as "
+                f"'dask_kubernetes.KubeCluster', got {cluster_class!r}"
+            )
+        for name, value in (
+            ("cluster_kwargs", cluster_kwargs),
+            ("adapt_kwargs", adapt_kwargs),
+            ("client_kwargs", client_kwargs),
+        ):
+            if value is not None and not isinstance(value, dict):
+                raise TypeError(f"{name} must be a dict of keyword arguments, got {value!r}")
+        self.address = address
+        self.cluster_class = cluster_class
+        self.cluster_kwargs = dict(cluster_kwargs or {})
+        self.adapt_kwargs = dict(adapt_kwargs or {})
+        self.client_kwargs = dict(client_kwargs or {})
+        self._lock = threading.Lock()
+        self._replay_lock = threading.Lock()
+        self._client: Any = None
+        self._cluster: Any = None
+        self._bridges: list[concurrent.futures.Future] = []
+
+    def duplicate(self) -> DaskTaskRunner:
+        """A runner with the same settings and no client yet (one per flow run)."""
+        return type(self)(
+            self.address,
+            self.cluster_class,
+            self.cluster_kwargs or None,
+            self.adapt_kwargs or None,
+            self.client_kwargs or None,
+        )
+
+    @property
+    def client(self) -> Any:
+        """This run's ``distributed.Client`` (connects, or starts the cluster, on first use)."""
+        client = self._client
+        if client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._connect()
+                client = self._client
+        return client
+
+    def _connect(self) -> Any:
+        client_kwargs = {"set_as_default": False, **self.client_kwargs}
+        if self.address is not None:
+            client = distributed.Client(self.address, **client_kwargs)
+        else:
+            cluster_class = _cluster_class(self.cluster_class)
+            self._cluster = cluster_class(**self.cluster_kwargs)
+            if self.adapt_kwargs:
+                self._cluster.adapt(**self.adapt_kwargs)
+            client = distributed.Client(self._cluster, **client_kwargs)
+        client.register_plugin(FlowtelWorkerPlugin.for_this_process(), name="flowtel")
+        return client
+
+    def submit_task(
+        self, call: Callable[..., Any], task_name: str, args: tuple, kwargs: dict, is_async: bool
+    ) -> TaskRunFuture:
+        client = self.client
+        flow = current_flow.get()
+        carrier: dict[str, str] = {}
+        _propagator.inject(carrier)
+        args = tuple(_upstream(value) for value in args)
+        kwargs = {key: _upstream(value) for key, value in kwargs.items()}
+        flow_snapshot = snapshot(flow)
+        try:
+            dask_future = client.submit(
+                run_submitted,
+                call,
+                args,
+                kwargs,
+                carrier,
+                flow_snapshot,
+                is_async,
+                task_name,
+                key=f"{task_name}-{new_run_id()}",
+                pure=False,
+            )
+        except Exception as error:
+            culprit = _unpicklable(call, args, kwargs, flow_snapshot)
+            if culprit is None:
+                raise
+            raise TypeError(
+                f"task {task_name!r} cannot be sent to Dask: {culprit} cannot be pickled "
+                f"({error.__class__.__name__}); pass plain data (or something the workers can "
+                "rebuild it from)"
+            ) from error
+        bridge: concurrent.futures.Future = concurrent.futures.Future()
+        bridge.dask_future = dask_future  # type: ignore[attr-defined]
+        with self._lock:
+            self._bridges.append(bridge)
+        dask_future.add_done_callback(lambda done: self._settle(done, bridge, flow))
+        return TaskRunFuture(bridge, task_name)
+
+    def _settle(self, dask_future: Any, bridge: concurrent.futures.Future, flow: Any) -> None:
+        if bridge.done():
+            return
+        if dask_future.status == "cancelled":
+            _cancel(bridge)
+            return
+        try:
+            outcome: TaskOutcome = dask_future.result()
+        except BaseException as failure:  # the worker died, a value did not unpickle, ...
+            bridge.set_exception(failure)
+            return
+        try:
+            with self._replay_lock:
+                replay(flow, outcome)
+        except Exception:
+            RUNTIME.internal_error("dask replay")
+        error = outcome.error
+        if error is None:
+            bridge.set_result(outcome.value)
+            return
+        first = next(iter(outcome.tasks.values()), None)
+        if first is not None and first.error is not None and first.worker_traceback:
+            add_note = getattr(error, "add_note", None)
+            if add_note is not None:
+                add_note(f"flowtel: the task ran on a Dask worker:\n{first.worker_traceback}")
+        bridge.set_exception(error)
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Wait for this run's tasks (or, when the run timed out or was cancelled, cancel
+        the pending ones), then close the client and any temporary cluster."""
+        with self._lock:
+            client, self._client = self._client, None
+            cluster, self._cluster = self._cluster, None
+            bridges, self._bridges = self._bridges, []
+        if client is None:
+            return
+        flow = current_flow.get()
+        if wait and (flow is None or flow.flow_status != STATUS_CANCELLED):
+            concurrent.futures.wait(bridges)
+        else:
+            pending = [b.dask_future for b in bridges if not b.done()]  # type: ignore[attr-defined]
+            if pending:
+                client.cancel(pending)
+            for bridge in bridges:
+                _cancel(bridge)
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+    def __repr__(self) -> str:
+        where = (
+            f"address={self.address!r}" if self.address else f"cluster_class={self.cluster_class!r}"
+        )
+        return f"DaskTaskRunner({where})"
+
+
+def _cluster_class(cluster_class: str | Callable[..., Any] | None) -> Callable[..., Any]:
+    if cluster_class is None:
+        return distributed.LocalCluster
+    if not isinstance(cluster_class, str):
+        return cluster_class
+    module_name, _, name = cluster_class.rpartition(".")
+    try:
+        import importlib
+
+        return getattr(importlib.import_module(module_name), name)  # type: ignore[no-any-return]
+    except (ImportError, AttributeError, ValueError) as error:
+        raise ValueError(
+            f"cluster_class={cluster_class!r} cannot be imported ({error}); give the class or "
+            "its full dotted name, e.g. 'distributed.LocalCluster'"
+        ) from error
+
+
+def _cancel(bridge: concurrent.futures.Future) -> None:
+    if bridge.cancel():
+        bridge.set_running_or_notify_cancel()
+
+
+def _upstream(value: Any) -> Any:
+    """A future of this runner travels as its Dask future (resolved on the worker side)."""
+    if isinstance(value, TaskRunFuture):
+        dask_future = getattr(value._future, "dask_future", None)
+        if dask_future is not None:
+            return dask_future
+        return value.result()
+    return value
+
+
+def _unpicklable(call: Any, args: tuple, kwargs: dict, flow_snapshot: Any) -> str | None:
+    import cloudpickle
+
+    candidates: list[tuple[str, Any]] = [("the task function", call)]
+    candidates += [(f"argument {i}", value) for i, value in enumerate(args)]
+    candidates += [(f"argument {name!r}", value) for name, value in kwargs.items()]
+    if flow_snapshot is not None:
+        candidates += [(f"flow_data[{key!r}]", v) for key, v in flow_snapshot[3].items()]
+    for where, value in candidates:
+        try:
+            cloudpickle.dumps(value)
+        except Exception:
+            return f"{where} (a {type(value).__name__})"
+    return None
+
+
+# -- workers ---------------------------------------------------------------------------
+
+
+class FlowtelWorkerPlugin(distributed.WorkerPlugin):
+    """Sets up flowtel's telemetry on each worker (registered by DaskTaskRunner).
+
+    A worker that has OTel providers keeps them. One with ``OTEL_EXPORTER_OTLP_ENDPOINT``
+    (or ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``) is configured from its environment; any
+    other with ``settings`` (the flow process's ``flowtel.configure()`` settings), if they
+    name an endpoint. Either way the resource has the worker's ``host.name``,
+    ``process.pid`` and ``service.instance.id``, and ``service.name`` is the flow's unless
+    the worker sets ``OTEL_SERVICE_NAME``.
+    """
+
+    def __init__(self, settings: dict[str, Any] | None, options: dict[str, Any]) -> None:
+        self.settings = settings
+        self.options = options
+
+    @classmethod
+    def for_this_process(cls) -> FlowtelWorkerPlugin:
+        """A plugin carrying this process's flowtel settings and options."""
+        settings = dict(_configure._State.settings) if _configure._State.configured else None
+        if settings is not None:
+            settings["service_name"] = settings.get("service_name") or _service_name()
+        options = {
+            "export_level": RUNTIME.export_level,
+            "record_arguments": RUNTIME.record_arguments,
+            "record_return_values": RUNTIME.record_return_values,
+            "attribute_value_limit": RUNTIME.attribute_value_limit,
+        }
+        return cls(settings, options)
+
+    def setup(self, worker: Any = None) -> None:
+        configure_worker(self.settings, self.options)
+
+    def teardown(self, worker: Any = None) -> None:
+        _configure.force_flush()
+
+
+def configure_worker(settings: dict[str, Any] | None, options: dict[str, Any]) -> str:
+    """Configure flowtel in this worker process; returns how ("own", "environment",
+    "flow settings" or "none")."""
+    if _configure._State.configured or not isinstance(
+        trace.get_tracer_provider(), trace.ProxyTracerProvider
+    ):
+        return "own"
+    resource = {"host.name": socket.gethostname(), "process.pid": os.getpid()}
+    if settings:
+        resource = {**(settings.get("resource_attributes") or {}), **resource}
+    env_endpoint = _configure._env("OTEL_EXPORTER_OTLP_ENDPOINT") or _configure._env(
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+    )
+    service_name = None
+    if not _configure._env("OTEL_SERVICE_NAME") and settings:
+        service_name = settings.get("service_name")
+    if env_endpoint:
+        _configure.configure(
+            service_name=service_name, resource_attributes=resource, console=False, **options
+        )
+        return "environment"
+    if settings and settings.get("endpoint"):
+        _configure.configure(
+            service_name=service_name,
+            endpoint=settings["endpoint"],
+            protocol=settings.get("protocol"),
+            headers=settings.get("headers"),
+            console=False,
+            resource_attributes=resource,
+            **options,
+        )
+        return "flow settings"
+    return "none"
+
+
+def _service_name() -> str | None:
+    provider = (
+        RUNTIME._providers[0] if RUNTIME._providers is not None else trace.get_tracer_provider()
+    )
+    resource = getattr(provider, "resource", None)
+    if resource is None:
+        return None
+    name = resource.attributes.get("service.name")
+    return str(name) if name else None
