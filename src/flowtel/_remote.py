@@ -30,7 +30,7 @@ from . import _capture
 from ._context import current_flow, current_task, print_sink
 from ._events import Flow_Run__Event_Type, flow_events
 from ._flow import Flow, _check_key
-from ._run import STATUS_RUNNING, emit_event, error_text
+from ._run import STATUS_FAILED, STATUS_RUNNING, emit_event, error_text
 from ._task import Task
 from .telemetry import _runtime as telemetry
 
@@ -166,6 +166,9 @@ class WorkerFlow(Flow):
                     "(or save the object somewhere and return where)"
                 )
                 value = None
+                first = next(iter(self.tasks.values()), None)
+                if first is not None:
+                    first.status, first.task_error = STATUS_FAILED, error
         records = {task_id: _record(task) for task_id, task in self.tasks.items()}
         journal = [_picklable_entry(entry) for entry in self.journal]
         return TaskOutcome(value, _sendable_error(error), journal, records)

@@ -186,7 +186,7 @@ class DaskTaskRunner(TaskRunner):
         try:
             outcome: TaskOutcome = dask_future.result()
         except BaseException as failure:  # the worker died, a value did not unpickle, ...
-            bridge.set_exception(failure)
+            _settled(bridge, None, failure)
             return
         try:
             with self._replay_lock:
@@ -195,14 +195,14 @@ class DaskTaskRunner(TaskRunner):
             RUNTIME.internal_error("dask replay")
         error = outcome.error
         if error is None:
-            bridge.set_result(outcome.value)
+            _settled(bridge, outcome.value, None)
             return
         first = next(iter(outcome.tasks.values()), None)
         if first is not None and first.error is not None and first.worker_traceback:
             add_note = getattr(error, "add_note", None)
             if add_note is not None:
                 add_note(f"flowtel: the task ran on a Dask worker:\n{first.worker_traceback}")
-        bridge.set_exception(error)
+        _settled(bridge, None, error)
 
     def shutdown(self, wait: bool = True) -> None:
         """Wait for this run's tasks (or, when the run timed out or was cancelled, cancel
@@ -251,8 +251,22 @@ def _cluster_class(cluster_class: str | Callable[..., Any] | None) -> Callable[.
 
 
 def _cancel(bridge: concurrent.futures.Future) -> None:
+    # The run's shutdown and Dask's callback thread may both get here.
     if bridge.cancel():
-        bridge.set_running_or_notify_cancel()
+        try:
+            bridge.set_running_or_notify_cancel()
+        except RuntimeError:  # the other one already notified the waiters
+            pass
+
+
+def _settled(bridge: concurrent.futures.Future, value: Any, error: BaseException | None) -> None:
+    try:
+        if error is None:
+            bridge.set_result(value)
+        else:
+            bridge.set_exception(error)
+    except concurrent.futures.InvalidStateError:  # cancelled by the run's shutdown meanwhile
+        pass
 
 
 def _upstream(value: Any) -> Any:
@@ -295,32 +309,35 @@ class FlowtelWorkerPlugin(distributed.WorkerPlugin):
     the worker sets ``OTEL_SERVICE_NAME``.
     """
 
-    def __init__(self, settings: dict[str, Any] | None, options: dict[str, Any]) -> None:
+    def __init__(
+        self, settings: dict[str, Any] | None, options: dict[str, Any], service_name: str | None
+    ) -> None:
         self.settings = settings
         self.options = options
+        self.service_name = service_name
 
     @classmethod
     def for_this_process(cls) -> FlowtelWorkerPlugin:
-        """A plugin carrying this process's flowtel settings and options."""
+        """A plugin carrying this process's flowtel settings, options and service name."""
         settings = dict(_configure._State.settings) if _configure._State.configured else None
-        if settings is not None:
-            settings["service_name"] = settings.get("service_name") or _service_name()
         options = {
             "export_level": RUNTIME.export_level,
             "record_arguments": RUNTIME.record_arguments,
             "record_return_values": RUNTIME.record_return_values,
             "attribute_value_limit": RUNTIME.attribute_value_limit,
         }
-        return cls(settings, options)
+        return cls(settings, options, _service_name())
 
     def setup(self, worker: Any = None) -> None:
-        configure_worker(self.settings, self.options)
+        self.how = configure_worker(self.settings, self.options, self.service_name)
 
     def teardown(self, worker: Any = None) -> None:
         _configure.force_flush()
 
 
-def configure_worker(settings: dict[str, Any] | None, options: dict[str, Any]) -> str:
+def configure_worker(
+    settings: dict[str, Any] | None, options: dict[str, Any], flow_service_name: str | None
+) -> str:
     """Configure flowtel in this worker process; returns how ("own", "environment",
     "flow settings" or "none")."""
     if _configure._State.configured or not isinstance(
@@ -333,9 +350,7 @@ def configure_worker(settings: dict[str, Any] | None, options: dict[str, Any]) -
     env_endpoint = _configure._env("OTEL_EXPORTER_OTLP_ENDPOINT") or _configure._env(
         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
     )
-    service_name = None
-    if not _configure._env("OTEL_SERVICE_NAME") and settings:
-        service_name = settings.get("service_name")
+    service_name = None if _configure._env("OTEL_SERVICE_NAME") else flow_service_name
     if env_endpoint:
         _configure.configure(
             service_name=service_name, resource_attributes=resource, console=False, **options
