@@ -16,7 +16,9 @@ def double(x: int, this_flow=None) -> int:
     """Log at INFO, print, add an artifact and a result; return 2x."""
     get_run_logger().info("doubling %s", x)
     print(f"printed {x}")
-    this_flow.add_flow_artifact(key=f"item-{x}", description="input", data=[x], artifact_type="json")
+    this_flow.add_flow_artifact(
+        key=f"item-{x}", description="input", data=[x], artifact_type="json"
+    )
     this_flow.add_flow_result(key=f"double-{x}", description=str(2 * x))
     return 2 * x
 

@@ -163,7 +163,9 @@ def test_an_argument_that_cannot_be_pickled_fails_at_submit_naming_task_and_type
     def sends_lock():
         identity.submit(threading.Lock())
 
-    with pytest.raises(TypeError, match=r"task 'identity' cannot be sent to Dask: argument 0 \(a lock\)"):
+    with pytest.raises(
+        TypeError, match=r"task 'identity' cannot be sent to Dask: argument 0 \(a lock\)"
+    ):
         sends_lock().execute()
 
 
@@ -323,7 +325,7 @@ def test_flow_data_on_a_worker_is_a_snapshot_taken_at_submit(runner):
 
 def test_runner_settings_are_checked_when_made():
     """Contradictory or malformed DaskTaskRunner settings fail with a message naming them."""
-    with pytest.raises(ValueError, match="either address= .* or cluster_class="):
+    with pytest.raises(ValueError, match=r"either address= .* or cluster_class="):
         DaskTaskRunner(address="tcp://127.0.0.1:8786", cluster_kwargs={"n_workers": 1})
     with pytest.raises(TypeError, match="address must be a scheduler address"):
         DaskTaskRunner(address=8786)
@@ -338,7 +340,9 @@ def test_an_unknown_cluster_class_fails_at_the_first_submission_naming_it():
     def uses_cluster():
         where.submit()
 
-    with pytest.raises(ValueError, match="cluster_class='no_such_module.Cluster' cannot be imported"):
+    with pytest.raises(
+        ValueError, match=r"cluster_class='no_such_module\.Cluster' cannot be imported"
+    ):
         uses_cluster().execute()
 
 
@@ -357,4 +361,3 @@ def test_import_flowtel_does_not_import_dask():
         check=True,
     )
     assert "[]" == done.stdout.strip()
-
