@@ -323,6 +323,17 @@ def test_flow_data_on_a_worker_is_a_snapshot_taken_at_submit(runner):
     assert {"day": "monday"} == after
 
 
+def test_prefect_convention_flows_take_the_dask_runner(runner):
+    """A flowtel.prefect flow with task_runner=DaskTaskRunner(...) runs its mapped tasks on workers."""
+    from flowtel import prefect
+
+    @prefect.flow(task_runner=runner)
+    def prefect_style():
+        return where.map(range(3)).result()
+
+    assert os.getpid() not in prefect_style()
+
+
 def test_runner_settings_are_checked_when_made():
     """Contradictory or malformed DaskTaskRunner settings fail with a message naming them."""
     with pytest.raises(ValueError, match=r"either address= .* or cluster_class="):
@@ -361,3 +372,25 @@ def test_import_flowtel_does_not_import_dask():
         check=True,
     )
     assert "[]" == done.stdout.strip()
+
+
+def test_a_worker_with_its_own_providers_keeps_them():
+    """configure_worker leaves a process that installed its own tracer provider as it is."""
+    code = (
+        "from opentelemetry import trace\n"
+        "from opentelemetry.sdk.trace import TracerProvider\n"
+        "own = TracerProvider()\n"
+        "trace.set_tracer_provider(own)\n"
+        "from flowtel.dask import configure_worker\n"
+        "how = configure_worker({'endpoint': 'http://127.0.0.1:9'}, {}, 'flow-service')\n"
+        "print(how, trace.get_tracer_provider() is own)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=child_environment(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "own True" == done.stdout.strip()
