@@ -10,6 +10,7 @@ import itertools
 import logging
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -25,6 +26,8 @@ __all__ = [
 ]
 
 _logger = logging.getLogger("flowtel.events")
+# The listeners running in this context (thread, asyncio task, or a worker that copied it).
+_delivering: ContextVar[tuple[Any, ...]] = ContextVar("flowtel.delivering", default=())
 
 
 class Flow_Run__Event_Type(str, Enum):
@@ -76,8 +79,11 @@ class Flow_Events:
 
     ``event_listeners`` is a plain list: append or remove callables. Each listener is
     called synchronously, in list order, on the thread that raised the event; it must not
-    block. A listener that raises is reported once through ``logging`` and is otherwise
-    ignored: the run and the other listeners carry on.
+    block. A listener that raises an ``Exception`` is reported once through ``logging`` and
+    is otherwise ignored: the run and the other listeners carry on (``KeyboardInterrupt``
+    and ``SystemExit`` propagate, and the run ends as cancelled). Events raised while a
+    listener runs (by a flow it starts, say) are not delivered to that listener again; the
+    other listeners get them.
     """
 
     def __init__(self) -> None:
@@ -88,12 +94,20 @@ class Flow_Events:
         # A listener's own print() goes to the real stdout, not back into the run's log
         # (which would raise another event for it).
         token = print_sink.set(None)
+        delivering = _delivering.get()
         try:
             for listener in tuple(self.event_listeners):
+                # Events raised by what a listener does (a flow it runs, a message it logs)
+                # are not delivered to that same listener: it would be called without end.
+                if delivering and any(listener is busy for busy in delivering):
+                    continue
+                busy_token = _delivering.set((*delivering, listener))
                 try:
                     listener(event)
                 except Exception:
                     self._report(listener)
+                finally:
+                    _delivering.reset(busy_token)
         finally:
             print_sink.reset(token)
 

@@ -13,7 +13,7 @@ from . import _capture, _execution
 from ._config import Flow_Run__Config
 from ._context import current_flow, current_task, print_sink
 from ._events import Flow_Run__Event_Type, flow_events
-from ._function_info import FLOW_INJECTABLE, FunctionInfo
+from ._function_info import FLOW_INJECTABLE, FunctionInfo, check_not_generator
 from ._futures import TaskRunner, ThreadPoolTaskRunner
 from ._hooks import run_hooks
 from ._options import RunOptions
@@ -27,8 +27,10 @@ from ._run import (
     RunLogging,
     emit_event,
     error_text,
+    format_message,
     new_run_id,
     plain_text,
+    safe_str,
 )
 from ._state import State
 from .telemetry import _runtime as telemetry
@@ -100,6 +102,7 @@ class Flow(RunLogging):
         self._print_buffer = ""
         self._span: Any = None
         self._span_token: Any = None
+        self._telemetry_open = False
 
     # -- setup -------------------------------------------------------------------------
 
@@ -110,6 +113,7 @@ class Flow(RunLogging):
                 f"Flow.setup() needs a callable flow function, got {type(target).__name__} "
                 f"{target!r}"
             )
+        check_not_generator("Flow.setup()", target)
         return self._bind(FunctionInfo(target, FLOW_INJECTABLE), args, kwargs)
 
     def _bind(
@@ -285,12 +289,46 @@ class Flow(RunLogging):
         _capture.acquire()
         self._sink_token = print_sink.set(self)
         self._start = time.perf_counter()
-        if flow_events.event_listeners:
-            emit_event(Flow_Run__Event_Type.FLOW_START, "flow", self, None, {})
-        self._message(_DEBUG, "Executing flow run '%s'", (self.flow_id,), None)
+        self._telemetry_open = True
+        try:
+            if flow_events.event_listeners:
+                emit_event(Flow_Run__Event_Type.FLOW_START, "flow", self, None, {})
+            self._message(_DEBUG, "Executing flow run '%s'", (self.flow_id,), None)
+        except BaseException as error:  # a listener raised KeyboardInterrupt, SystemExit, ...
+            self._end(None, error)
+            raise
 
     def _end(self, value: Any, error: BaseException | None) -> bool:
-        """Close the run; True when ``error`` must propagate to the caller."""
+        """Close the run; True when ``error`` must propagate to the caller.
+
+        Whatever a listener, hook or user ``__str__`` raises meanwhile, the span is ended and
+        the run state (current flow, print capture) is put back before it propagates.
+        """
+        try:
+            return self._close(value, error)
+        except BaseException as interruption:
+            self._close_interrupted(interruption)
+            raise
+        finally:
+            print_sink.reset(self._sink_token)
+            _capture.release()
+            current_flow.reset(self._flow_token)
+
+    def _close_interrupted(self, interruption: BaseException) -> None:
+        if self._runner is not None:
+            self._runner.shutdown(wait=False)
+            self._runner = None
+        if not self._telemetry_open:
+            return  # the span is already recorded; only what came after it was cut short
+        self._telemetry_open = False
+        if self.flow_error is None:
+            self.flow_error = interruption
+        error = self.flow_error
+        self.flow_status = STATUS_FAILED if isinstance(error, Exception) else STATUS_CANCELLED
+        self.flow_duration = time.perf_counter() - self._start
+        telemetry.flow_stopped(self)
+
+    def _close(self, value: Any, error: BaseException | None) -> bool:
         config = self.flow_config
         self._flush_prints()
         propagate = False
@@ -298,7 +336,7 @@ class Flow(RunLogging):
             self.flow_status = STATUS_COMPLETED
             self.flow_return_value = value
             if value is not None:
-                self.add_flow_result(key=FLOW_RETURN_VALUE_KEY, description=f"{value}")
+                self.add_flow_result(key=FLOW_RETURN_VALUE_KEY, description=safe_str(value))
                 self._message(_DEBUG, "Flow return value: %s", (value,), None)
             elif config.print_none_return_value:
                 self._message(_INFO, "Flow return value: None", (), None)
@@ -327,6 +365,7 @@ class Flow(RunLogging):
         options = self._options
         if options is not None and (options.on_failure or options.on_completion):
             run_hooks(self, options, self._wrapper)
+        self._telemetry_open = False
         telemetry.flow_stopped(self)
         if flow_events.event_listeners:
             emit_event(
@@ -341,9 +380,6 @@ class Flow(RunLogging):
                 },
                 _ERROR if error is not None else 0,
             )
-        print_sink.reset(self._sink_token)
-        _capture.release()
-        current_flow.reset(self._flow_token)
         if config.print_logs:
             self.print_log_messages()
         return propagate
@@ -425,7 +461,7 @@ class Flow(RunLogging):
         listeners = flow_events.event_listeners
         if not (exported or listeners or config.log_to_console):
             return
-        text = template % args if args else template
+        text = format_message(template, args)
         if config.log_to_console:
             _console_line(level, self.flow_name, task_name, text)
         if exported:

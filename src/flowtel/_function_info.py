@@ -84,3 +84,21 @@ def check_decoratable(decorator: str, target: Any) -> None:
             f"{type(target).__name__} {target!r}; use @{decorator} or @{decorator}(...) "
             "directly above a def"
         )
+    check_not_generator(f"@{decorator}", target)
+
+
+def check_not_generator(where: str, target: Any) -> None:
+    """Raise TypeError for a generator function: its run would end before its body ran.
+
+    Calling a generator function only creates the generator; the work happens while the
+    caller iterates, outside the run, so the span would be a green one that covers nothing.
+    """
+    function = inspect.unwrap(target)
+    if inspect.isgeneratorfunction(function) or inspect.isasyncgenfunction(function):
+        kind = "an async generator" if inspect.isasyncgenfunction(function) else "a generator"
+        name = getattr(target, "__qualname__", repr(target))
+        raise TypeError(
+            f"{where} cannot run {name!r}: it is {kind} function, whose body runs only while "
+            "the caller iterates, outside the run; return a list (or iterate inside the "
+            "function) instead"
+        )

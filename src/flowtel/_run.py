@@ -31,9 +31,35 @@ def plain_text(text: str) -> str:
     return _ANSI.sub("", text) if "\x1b" in text else text
 
 
+def safe_str(value: Any) -> str:
+    """``str(value)``, or a stand-in naming the type when its ``__str__`` raises.
+
+    User objects reach flowtel's own messages (return values, exceptions); one whose
+    ``__str__`` is broken must not stop a run from being closed and recorded.
+    """
+    try:
+        return value if type(value) is str else str(value)
+    except Exception as error:
+        return f"<unprintable {type(value).__qualname__}: __str__ raised {type(error).__name__}>"
+
+
+def format_message(template: str, args: tuple) -> str:
+    """``template % args`` that never raises (see ``safe_str``)."""
+    if not args:
+        return template
+    try:
+        return template % args
+    except Exception:
+        texts = tuple(safe_str(arg) for arg in args)
+        try:
+            return template % texts
+        except Exception:  # a template that does not fit its arguments
+            return " ".join((template, *texts))
+
+
 def error_text(error: BaseException) -> str:
     """``Type: message`` for an exception (just the type when the message is empty)."""
-    message = str(error)
+    message = safe_str(error)
     return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
@@ -53,7 +79,7 @@ class LogEntry:
 
     @property
     def text(self) -> str:
-        return plain_text(self.template % self.args if self.args else self.template)
+        return plain_text(format_message(self.template, self.args))
 
 
 class RunLogging:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, cast
 from . import _capture, _execution
 from ._context import current_flow, current_task, print_sink
 from ._events import Flow_Run__Event_Type, flow_events
-from ._function_info import TASK_INJECTABLE, FunctionInfo
+from ._function_info import TASK_INJECTABLE, FunctionInfo, check_not_generator
 from ._hooks import run_hooks
 from ._options import RunOptions
 from ._run import (
@@ -91,6 +91,7 @@ class Task(RunLogging):
     _task_id: str | None = None
     _data: dict[str, Any] | None = None
     _capturing = False
+    _telemetry_open = False
 
     def _init_call(self, definition: TaskDefinition | None, flow: Flow | None) -> None:
         self.definition = definition
@@ -144,6 +145,7 @@ class Task(RunLogging):
                 f"Task.setup() needs a callable task function, got {type(target).__name__} "
                 f"{target!r}"
             )
+        check_not_generator("Task.setup()", target)
         definition = TaskDefinition(
             FunctionInfo(target, TASK_INJECTABLE), self._pending_name, self._pending_raise
         )
@@ -185,13 +187,48 @@ class Task(RunLogging):
                 _capture.acquire()
                 self._sink_token = print_sink.set(flow)
         self._start = time.perf_counter()
-        if flow_events.event_listeners:
-            emit_event(Flow_Run__Event_Type.TASK_START, "task", flow, self, {})
-        if flow is not None:
-            flow._message(_DEBUG, "Executing task '%s'", (self.task_name,), self)
+        self._telemetry_open = True
+        try:
+            if flow_events.event_listeners:
+                emit_event(Flow_Run__Event_Type.TASK_START, "task", flow, self, {})
+            if flow is not None:
+                flow._message(_DEBUG, "Executing task '%s'", (self.task_name,), self)
+        except BaseException as error:  # a listener raised KeyboardInterrupt, SystemExit, ...
+            self._end(None, error)
+            raise
 
     def _end(self, value: Any, error: BaseException | None) -> bool:
-        """Close the call; True when ``error`` must propagate to the caller."""
+        """Close the call; True when ``error`` must propagate to the caller.
+
+        Whatever a listener, hook or user ``__str__`` raises meanwhile, the span is ended and
+        the run state (current task, print capture) is put back before it propagates.
+        """
+        try:
+            return self._close(value, error)
+        except BaseException as interruption:
+            self._close_interrupted(interruption)
+            raise
+        finally:
+            if self._capturing:
+                print_sink.reset(self._sink_token)
+                _capture.release()
+            current_task.reset(self._task_token)
+            self._task_token = None  # type: ignore[assignment]  # a kept Token is one more GC-tracked object per task
+
+    def _close_interrupted(self, interruption: BaseException) -> None:
+        if self.task_flow is not None:
+            self.task_flow._task_stopped(self, interruption)
+        if not self._telemetry_open:
+            return  # the span is already recorded; only what came after it was cut short
+        self._telemetry_open = False
+        if self.task_error is None:
+            self.task_error = interruption
+        error = self.task_error
+        self.status = STATUS_FAILED if isinstance(error, Exception) else STATUS_CANCELLED
+        self.duration = time.perf_counter() - self._start
+        telemetry.task_stopped(self)
+
+    def _close(self, value: Any, error: BaseException | None) -> bool:
         flow = self.task_flow
         if self._print_buffer:
             self._flush_prints()
@@ -218,6 +255,7 @@ class Task(RunLogging):
         options = self.definition.options if self.definition is not None else None
         if options is not None and (options.on_failure or options.on_completion):
             run_hooks(self, options, cast(TaskDefinition, self.definition).wrapper)
+        self._telemetry_open = False
         telemetry.task_stopped(self)
         if flow_events.event_listeners:
             emit_event(
@@ -232,11 +270,6 @@ class Task(RunLogging):
                 },
                 _ERROR if error is not None else 0,
             )
-        if self._capturing:
-            print_sink.reset(self._sink_token)
-            _capture.release()
-        current_task.reset(self._task_token)
-        self._task_token = None  # type: ignore[assignment]  # a kept Token is one more GC-tracked object per task
         if flow is not None:
             flow._task_stopped(self, error)
         return propagate

@@ -24,7 +24,7 @@ from opentelemetry._logs import SeverityNumber
 from opentelemetry.metrics import _internal as _metrics_internal
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from .._run import error_text
+from .._run import error_text, safe_str
 from ._attributes import DEFAULT_VALUE_LIMIT, otlp_safe, redact, value_limit
 
 if TYPE_CHECKING:
@@ -271,8 +271,26 @@ def result_of(error: BaseException | None, timed_out: bool = False) -> str:
     return RESULT_CANCELLATION
 
 
+def exception_attributes(error: BaseException) -> dict[str, str]:
+    """The OTel ``exception.*`` attributes for ``error``; never raises for a broken __str__."""
+    error_type = type(error)
+    module = error_type.__module__
+    return {
+        "exception.type": error_type.__qualname__
+        if module in (None, "builtins")
+        else f"{module}.{error_type.__qualname__}",
+        "exception.message": safe_str(error),
+        "exception.stacktrace": "".join(
+            traceback.format_exception(error_type, error, error.__traceback__)
+        ),
+    }
+
+
 def _record_error(span: Any, error: BaseException) -> None:
-    span.record_exception(error)
+    # Not span.record_exception(): it calls str(error), which user exceptions may break.
+    attributes = exception_attributes(error)
+    attributes["exception.escaped"] = "False"
+    span.add_event("exception", attributes)
     span.set_attribute(ERROR_TYPE, qualified_type(error))
     span.set_status(Status(StatusCode.ERROR, error_text(error)))
 
@@ -281,7 +299,10 @@ def _arguments_attribute(info: Any, args: tuple, kwargs: dict) -> str | None:
     signature = info.signature
     if signature is None:
         return None
-    bound = signature.bind_partial(*args, **kwargs).arguments
+    try:
+        bound = signature.bind_partial(*args, **kwargs).arguments
+    except TypeError:  # the call itself fails with this TypeError; its span is still recorded
+        return None
     bound.pop("self", None)
     for name in ("this_flow", "this_task", "flow_data", "task_data"):
         bound.pop(name, None)
@@ -546,11 +567,8 @@ def attempt_failed(run: Flow | Task, error: BaseException, attempt: int, delay: 
             {
                 "flowtel.attempt": attempt,
                 "flowtel.retry.delay": delay,
+                **exception_attributes(error),
                 "exception.type": qualified_type(error),
-                "exception.message": str(error),
-                "exception.stacktrace": "".join(
-                    traceback.format_exception(type(error), error, error.__traceback__)
-                ),
             },
         )
     except Exception:
