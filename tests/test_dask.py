@@ -308,6 +308,16 @@ def test_futures_as_arguments_are_resolved_on_the_worker_side(runner):
     assert ["double", "fails", "identity"] == sorted(t.task_name for t in run.executed_tasks)
 
 
+def test_mapped_futures_as_arguments_are_resolved_on_the_worker_side(runner):
+    """map() over futures passes each future's value to its call."""
+
+    @flow(task_runner=runner)
+    def mapped_chain():
+        return identity.map(double.map([1, 2, 3])).result()
+
+    assert [2, 4, 6] == mapped_chain().execute().flow_return_value
+
+
 def test_flow_data_on_a_worker_is_a_snapshot_taken_at_submit(runner):
     """A worker task sees flow_data as it was at submit; its writes stay on the worker."""
 

@@ -125,7 +125,7 @@ def _make_task(target: Any, options: dict[str, Any]) -> Callable[..., Any]:
         wrapper = task_call
 
     def map(*args: Any, **kwargs: Any) -> TaskRunFutureList:
-        return map_calls(submit, name, args, kwargs)
+        return map_calls(submit, name, args, kwargs, wrapper, definition.info.is_async)
 
     submit.__doc__ = f"Run {name} concurrently; returns a TaskRunFuture."
     map.__doc__ = f"Submit one {name} call per item of the iterable arguments."

@@ -57,6 +57,16 @@ class TaskRunner:
     ) -> TaskRunFuture:
         raise NotImplementedError
 
+    def submit_tasks(
+        self,
+        call: Callable[..., Any],
+        task_name: str,
+        calls: list[tuple[tuple, dict]],
+        is_async: bool,
+    ) -> list[TaskRunFuture]:
+        """Submit many calls of one task (``map``); remote runners may send them at once."""
+        return [self.submit_task(call, task_name, a, k, is_async) for a, k in calls]
+
     def shutdown(self, wait: bool = True) -> None:
         raise NotImplementedError
 
@@ -333,9 +343,18 @@ def _settle(bridge: concurrent.futures.Future, done: asyncio.Task) -> None:
 
 
 def map_calls(
-    submit: Callable[..., TaskRunFuture], task_name: str, args: tuple, kwargs: dict
+    submit: Callable[..., TaskRunFuture],
+    task_name: str,
+    args: tuple,
+    kwargs: dict,
+    call: Callable[..., Any] | None = None,
+    is_async: bool = False,
 ) -> TaskRunFutureList:
-    """Submit one call per item of the iterable arguments (zipped); ``unmapped`` ones stay."""
+    """Submit one call per item of the iterable arguments (zipped); ``unmapped`` ones stay.
+
+    A remote runner gets all the calls at once (``submit_tasks``: one message to a cluster
+    rather than one per call).
+    """
     columns: list[tuple[str | int, list[Any]]] = []
     static_args: dict[int, Any] = {}
     static_kwargs: dict[str, Any] = {}
@@ -358,7 +377,7 @@ def map_calls(
     if len(lengths) > 1:
         shown = ", ".join(f"{key!r}: {len(values)}" for key, values in columns)
         raise ValueError(f"{task_name}.map() got iterables of different lengths ({shown})")
-    futures = TaskRunFutureList()
+    calls = []
     for index in range(lengths.pop()):
         call_args = dict(static_args)
         call_kwargs = dict(static_kwargs)
@@ -367,9 +386,13 @@ def map_calls(
                 call_args[key] = values[index]
             else:
                 call_kwargs[key] = values[index]
-        positional = tuple(call_args[i] for i in range(len(args)))
-        futures.append(submit(*positional, **call_kwargs))
-    return futures
+        calls.append((tuple(call_args[i] for i in range(len(args))), call_kwargs))
+    flow = current_flow.get()
+    if call is not None and flow is not None and flow._task_runner().remote:
+        submitted = flow._task_runner().submit_tasks(call, task_name, calls, is_async)
+        flow._pending_futures.extend(submitted)
+        return TaskRunFutureList(submitted)
+    return TaskRunFutureList([submit(*positional, **named) for positional, named in calls])
 
 
 def _mappable(value: Any) -> bool:

@@ -235,9 +235,10 @@ def _record(task: Task) -> TaskRecord:
 
 
 def run_submitted(
-    call: Callable[..., Any],
     args: tuple,
     kwargs: dict,
+    *,
+    call: Callable[..., Any],
     carrier: dict[str, str],
     flow_snapshot: tuple | None,
     is_async: bool,

@@ -30,6 +30,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import distributed
@@ -141,28 +142,38 @@ class DaskTaskRunner(TaskRunner):
     def submit_task(
         self, call: Callable[..., Any], task_name: str, args: tuple, kwargs: dict, is_async: bool
     ) -> TaskRunFuture:
+        return self.submit_tasks(call, task_name, [(args, kwargs)], is_async)[0]
+
+    def submit_tasks(
+        self,
+        call: Callable[..., Any],
+        task_name: str,
+        calls: list[tuple[tuple, dict]],
+        is_async: bool,
+    ) -> list[TaskRunFuture]:
+        """Send the calls to the cluster in one message; one future per call."""
         client = self.client
         flow = current_flow.get()
         carrier: dict[str, str] = {}
         _propagator.inject(carrier)
-        args = tuple(_upstream(value) for value in args)
-        kwargs = {key: _upstream(value) for key, value in kwargs.items()}
         flow_snapshot = snapshot(flow)
+        args_list = [tuple(_upstream(value) for value in args) for args, _ in calls]
+        kwargs_list = [{k: _upstream(v) for k, v in kwargs.items()} for _, kwargs in calls]
         try:
-            dask_future = client.submit(
+            dask_futures = client.map(
                 run_submitted,
-                call,
-                args,
-                kwargs,
-                carrier,
-                flow_snapshot,
-                is_async,
-                task_name,
-                key=f"{task_name}-{new_run_id()}",
+                args_list,
+                kwargs_list,
+                call=call,
+                carrier=carrier,
+                flow_snapshot=flow_snapshot,
+                is_async=is_async,
+                task_name=task_name,
+                key=[f"{task_name}-{new_run_id()}" for _ in calls],
                 pure=False,
             )
         except Exception as error:
-            culprit = _unpicklable(call, args, kwargs, flow_snapshot)
+            culprit = _unpicklable(call, args_list, kwargs_list, flow_snapshot)
             if culprit is None:
                 raise
             raise TypeError(
@@ -170,14 +181,21 @@ class DaskTaskRunner(TaskRunner):
                 f"({error.__class__.__name__}); pass plain data (or something the workers can "
                 "rebuild it from)"
             ) from error
-        bridge: concurrent.futures.Future = concurrent.futures.Future()
-        bridge.dask_future = dask_future  # type: ignore[attr-defined]
+        futures: list[TaskRunFuture] = []
+        bridges = []
+        for dask_future in dask_futures:
+            bridge: concurrent.futures.Future = concurrent.futures.Future()
+            bridge.dask_future = dask_future  # type: ignore[attr-defined]
+            bridges.append(bridge)
+            futures.append(TaskRunFuture(bridge, task_name))
         with self._lock:
-            self._bridges.append(bridge)
-        dask_future.add_done_callback(lambda done: self._settle(done, bridge, flow))
-        return TaskRunFuture(bridge, task_name)
+            self._bridges.extend(bridges)
+        for dask_future, bridge in zip(dask_futures, bridges, strict=True):
+            dask_future.add_done_callback(partial(self._settle, bridge=bridge, flow=flow))
+        return futures
 
     def _settle(self, dask_future: Any, bridge: concurrent.futures.Future, flow: Any) -> None:
+        """Replay the outcome's journal into the flow, then settle the run's future."""
         if bridge.done():
             return
         if dask_future.status == "cancelled":
@@ -279,12 +297,15 @@ def _upstream(value: Any) -> Any:
     return value
 
 
-def _unpicklable(call: Any, args: tuple, kwargs: dict, flow_snapshot: Any) -> str | None:
+def _unpicklable(
+    call: Any, args_list: list[tuple], kwargs_list: list[dict], flow_snapshot: Any
+) -> str | None:
     import cloudpickle
 
     candidates: list[tuple[str, Any]] = [("the task function", call)]
-    candidates += [(f"argument {i}", value) for i, value in enumerate(args)]
-    candidates += [(f"argument {name!r}", value) for name, value in kwargs.items()]
+    for args, kwargs in zip(args_list, kwargs_list, strict=True):
+        candidates += [(f"argument {i}", value) for i, value in enumerate(args)]
+        candidates += [(f"argument {name!r}", value) for name, value in kwargs.items()]
     if flow_snapshot is not None:
         candidates += [(f"flow_data[{key!r}]", v) for key, v in flow_snapshot[3].items()]
     for where, value in candidates:
