@@ -404,3 +404,30 @@ def test_a_worker_with_its_own_providers_keeps_them():
         check=True,
     )
     assert "own True" == done.stdout.strip()
+
+
+EXAMPLE = os.path.join(os.path.dirname(TESTS), "examples", "dask_flow.py")
+README = os.path.join(os.path.dirname(TESTS), "README.md")
+
+
+def test_readme_shows_the_dask_example_as_it_is():
+    """The README's Dask section shows examples/dask_flow.py verbatim."""
+    with open(EXAMPLE, encoding="utf-8") as example, open(README, encoding="utf-8") as readme:
+        assert f"```py\n{example.read()}```" in readme.read()
+
+
+def test_dask_example_script_runs_its_own_tasks_on_the_cluster(cluster, tmp_path):
+    """examples/dask_flow.py, pointed at a scheduler, runs its script-defined tasks on the workers (sent by value)."""
+    src = os.path.join(os.path.dirname(TESTS), "src")
+    done = subprocess.run(
+        [sys.executable, EXAMPLE],
+        env=child_environment(
+            {"PYTHONPATH": src, "DASK_SCHEDULER_ADDRESS": cluster.scheduler_address}
+        ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert 0 == done.returncode, done.stderr[-3000:]
+    assert ["10760 20 20", "checksumming file-0"] == done.stdout.strip().splitlines()[-2:]

@@ -231,6 +231,41 @@ def _record(task: Task) -> TaskRecord:
     )
 
 
+# -- shipping task functions -----------------------------------------------------------
+
+
+_FLOWTEL_CONTEXT_VARS: dict[str, Any] = {
+    var.name: var for var in (current_flow, current_task, print_sink)
+}
+
+
+def _flowtel_context_var(name: str) -> Any:
+    var = _FLOWTEL_CONTEXT_VARS.get(name)
+    if var is None:
+        raise RuntimeError(f"unknown flowtel context variable {name!r}")
+    return var
+
+
+def _reduce_context_var(var: Any) -> Any:
+    name = var.name
+    if _FLOWTEL_CONTEXT_VARS.get(name) is var:
+        return (_flowtel_context_var, (name,))
+    raise TypeError(f"cannot pickle 'ContextVar' object {name!r}")
+
+
+def allow_pickling_task_functions_by_value() -> None:
+    """Let task functions defined in a script (``__main__``) travel by value.
+
+    A worker cannot import a script's functions, so cloudpickle sends them with the globals
+    they use; a ``@task`` wrapper uses flowtel's context variables, which pickle as a
+    reference to the same variable in the receiving process. Other ContextVars still refuse.
+    """
+    import contextvars
+    import copyreg
+
+    copyreg.pickle(contextvars.ContextVar, _reduce_context_var)
+
+
 # -- worker side -----------------------------------------------------------------------
 
 

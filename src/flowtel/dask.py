@@ -39,7 +39,14 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from ._context import current_flow
 from ._futures import TaskRunFuture, TaskRunner
-from ._remote import RemoteTaskError, TaskOutcome, replay, run_submitted, snapshot
+from ._remote import (
+    RemoteTaskError,
+    TaskOutcome,
+    allow_pickling_task_functions_by_value,
+    replay,
+    run_submitted,
+    snapshot,
+)
 from ._run import STATUS_CANCELLED, new_run_id
 from .telemetry import _configure
 from .telemetry._runtime import RUNTIME
@@ -47,6 +54,7 @@ from .telemetry._runtime import RUNTIME
 __all__ = ["DaskTaskRunner", "FlowtelWorkerPlugin", "RemoteTaskError", "configure_worker"]
 
 _propagator = TraceContextTextMapPropagator()
+allow_pickling_task_functions_by_value()
 
 
 class DaskTaskRunner(TaskRunner):
