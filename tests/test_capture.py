@@ -7,11 +7,12 @@ import contextlib
 import contextvars
 import io
 import logging
+import subprocess
 import sys
 import threading
 
 import pytest
-from helpers import message_text, messages, run_in_threads
+from helpers import child_environment, message_text, messages, run_in_threads
 
 from flowtel import Flow, Flow_Run__Config, Flow_Run__Event_Type, flow, flow_events, task
 
@@ -29,7 +30,7 @@ def printed_messages(events):
 
 
 def test_print_in_a_flow_is_an_info_message_of_the_flow(events, capsys):
-    """print() in a flow function becomes an INFO message of that flow, not stdout output."""
+    """print() in a flow function becomes an INFO message of that flow and still reaches stdout."""
 
     @flow
     def printing():
@@ -39,11 +40,11 @@ def test_print_in_a_flow_is_an_info_message_of_the_flow(events, capsys):
     run = printing().execute()
     assert "hello from the flow" in run.log_messages()
     assert (run.flow_id, "", logging.INFO, "hello from the flow") in printed_messages(events)
-    assert "" == capsys.readouterr().out
+    assert "hello from the flow\n" == capsys.readouterr().out
 
 
 def test_print_in_a_task_is_an_info_message_of_the_task(events, capsys):
-    """print() in a task becomes an INFO message attributed to that task."""
+    """print() in a task becomes an INFO message attributed to that task and reaches stdout."""
 
     @task
     def printing_task():
@@ -60,7 +61,7 @@ def test_print_in_a_task_is_an_info_message_of_the_task(events, capsys):
     assert (run.flow_id, "printing_task", logging.INFO, "hello from the task") in printed_messages(
         events
     )
-    assert "" == capsys.readouterr().out
+    assert "hello from the task\n" == capsys.readouterr().out
 
 
 def test_print_in_an_async_task_is_captured():
@@ -109,7 +110,7 @@ def test_print_outside_any_flow_reaches_stdout(capsys):
     running = threading.Event()
     release = threading.Event()
 
-    @flow
+    @flow(flow_config=Flow_Run__Config(echo_prints=False))
     def blocking():
         print("inside the flow")
         running.set()
@@ -389,7 +390,7 @@ def test_a_router_restored_by_a_late_redirect_passes_through_and_is_removed_by_t
         left_behind = sys.stdout
     finally:
         sys.stdout = original
-    assert "after the redirect\n" == capsys.readouterr().out
+    assert "after the redirect\ncaptured by the later run\n" == capsys.readouterr().out
     assert ["captured by the later run"] == [m for m in run.log_messages() if "later" in m]
     assert original is left_behind
 
@@ -416,3 +417,63 @@ def test_prints_of_a_flow_run_from_a_task_go_to_that_flow():
     assert ("launcher", "launcher print") in [(e.task_name, e.text) for e in run.log_entries()]
     assert "inner flow print" not in run.log_messages()
     assert ("", "inner flow print") in [(e.task_name, e.text) for e in inner.log_entries()]
+
+
+# -- captured prints are echoed --------------------------------------------------------------------
+
+
+def test_a_captured_print_reaches_stdout_span_events_and_log_records(flowtel_telemetry, capsys):
+    """By default a print in a task shows on stdout and is a span event and a log record too."""
+
+    @task
+    def shout():
+        print("loaded 3 rows")
+
+    @flow
+    def loud():
+        shout()
+
+    loud().execute()
+    assert "loaded 3 rows\n" == capsys.readouterr().out
+    span = flowtel_telemetry.span("shout")
+    assert ["loaded 3 rows"] == [
+        e.attributes["message"] for e in span.events if e.name == "flowtel.message"
+    ]
+    assert ["loaded 3 rows"] == flowtel_telemetry.log_bodies()
+
+
+def test_partial_writes_are_echoed_as_written_and_logged_as_one_line(capsys):
+    """print(..., end="") pieces reach stdout unchanged and become one message at the newline."""
+
+    @flow
+    def pieces():
+        print("a", end="")
+        print("b", end="")
+        print("c")
+
+    run = pieces().execute()
+    assert "abc\n" == capsys.readouterr().out
+    assert ["abc"] == [m for m in run.log_messages() if "a" in m and "Executing" not in m]
+
+
+def test_a_flow_without_configure_shows_its_prints_in_a_fresh_interpreter():
+    """A script with @flow and no configure() shows its prints on the real stdout."""
+    script = (
+        "from flowtel import flow, task\n"
+        "@task()\n"
+        "def step():\n"
+        "    print('step ran')\n"
+        "@flow()\n"
+        "def job():\n"
+        "    print('job started')\n"
+        "    step()\n"
+        "job().execute()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=child_environment(),
+        timeout=60,
+    )
+    assert ("job started\nstep ran\n", "") == (done.stdout, done.stderr)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 
 import pytest
-from helpers import message_text, messages
+from helpers import child_environment, message_text, messages
 
 from flowtel import Flow, Flow_Run__Config, Flow_Run__Event_Type, flow, task
 
@@ -20,6 +22,7 @@ DEFAULTS = {
     "print_none_return_value": False,
     "print_finished_message": False,
     "raise_flow_error": True,
+    "echo_prints": True,
 }
 
 
@@ -44,7 +47,7 @@ def run_with(config: Flow_Run__Config, target=chatty_flow) -> Flow:
 
 
 def test_fields_and_defaults_are_the_seeds():
-    """A default config has exactly the seed's eight fields with the seed's defaults."""
+    """A default config has the seed's eight fields with the seed's defaults, plus echo_prints."""
     assert DEFAULTS == vars(Flow_Run__Config())
 
 
@@ -115,10 +118,17 @@ def test_add_task_to_self_false_records_no_calls_but_runs_them():
     assert {} == run.durations()["flow_tasks"]
 
 
-def test_log_to_console_false_prints_nothing(capsys):
-    """By default a run writes nothing to stdout, its prints included."""
+def test_log_to_console_false_prints_no_log_lines(capsys):
+    """By default a run writes no log lines to stdout: only its own prints, as written."""
     run_with(Flow_Run__Config())
+    assert "flow prints\ntask prints\n" == capsys.readouterr().out
+
+
+def test_echo_prints_false_keeps_prints_off_stdout_but_in_the_run(capsys):
+    """echo_prints=False silences a run's prints on stdout; they are still its messages."""
+    run = run_with(Flow_Run__Config(echo_prints=False))
     assert "" == capsys.readouterr().out
+    assert ["flow prints", "task prints"] == [m for m in run.log_messages() if "prints" in m]
 
 
 def test_log_to_console_writes_each_message_to_the_real_stdout(capsys):
@@ -203,7 +213,7 @@ def test_print_finished_message():
 
 
 def test_logging_enabled_false_switches_every_message_off(events, capsys):
-    """logging_enabled=False: no memory log, no message events, no console, even with those on."""
+    """logging_enabled=False: no memory log, no message events, no log lines; prints still show."""
     config = Flow_Run__Config(logging_enabled=False, log_to_console=True, print_logs=True)
     run = run_with(config)
     assert "task value" == run.flow_return_value
@@ -212,7 +222,7 @@ def test_logging_enabled_false_switches_every_message_off(events, capsys):
     assert [T.FLOW_START, T.TASK_START, T.TASK_STOP, T.FLOW_STOP] == [
         e.event_type for e in events if e.event_type is not T.NEW_RESULT
     ]
-    assert "" == capsys.readouterr().out
+    assert "flow prints\ntask prints\n" == capsys.readouterr().out
 
 
 def test_log_to_memory_false_keeps_no_log_but_still_raises_message_events(events):
@@ -269,6 +279,7 @@ def test_runs_do_not_mutate_a_decorator_config():
     assert before == vars(config)
 
 
+@pytest.mark.filterwarnings("ignore:flow 'plain' was never run:RuntimeWarning")
 def test_default_config_is_not_shared_mutable_state():
     """Flows without a config each get defaults; changing one Flow's config does not touch another's."""
 
@@ -280,3 +291,50 @@ def test_default_config_is_not_shared_mutable_state():
     first.flow_config.print_logs = True
     assert DEFAULTS == vars(second.flow_config)
     assert DEFAULTS == vars(Flow_Run__Config())
+
+
+def test_log_to_console_on_a_console_without_the_characters_escapes_them():
+    """log_to_console on an ascii console escapes what it cannot show; the run completes."""
+    script = (
+        "from flowtel import Flow_Run__Config, flow\n"
+        "@flow(flow_config=Flow_Run__Config(log_to_console=True))\n"
+        "def tick(this_flow):\n"
+        "    this_flow.log_info('done \\u2714')\n"
+        "    return 'ok'\n"
+        "print(tick().execute().flow_return_value)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        env=child_environment({"PYTHONIOENCODING": "ascii"}),
+        timeout=60,
+    )
+    assert (b"", b"INFO    tick: done \\u2714\nok\n") == (
+        done.stderr,
+        b"".join(line + b"\n" for line in done.stdout.splitlines() if b"DEBUG" not in line),
+    )
+
+
+def test_print_finished_message_prints_nothing_by_itself(capsys):
+    """print_finished_message=True only adds a log message; stdout shows just the run's prints."""
+    run = run_with(Flow_Run__Config(print_finished_message=True))
+    assert "flow prints\ntask prints\n" == capsys.readouterr().out
+    assert f"Finished flow run '{run.flow_id}'" == run.log_messages()[-1]
+
+
+def test_print_none_return_value_logs_a_tasks_none_return_value():
+    """print_none_return_value=True logs 'Task return value: None' for a task returning None."""
+
+    @task
+    def returns_nothing():
+        return None
+
+    def runs_task():
+        returns_nothing()
+
+    quiet = run_with(Flow_Run__Config(), runs_task)
+    loud = run_with(Flow_Run__Config(print_none_return_value=True), runs_task)
+    assert [] == [m for m in quiet.log_messages() if m.startswith("Task return value")]
+    assert ["Task return value: None"] == [
+        m for m in loud.log_messages() if m.startswith("Task return value")
+    ]

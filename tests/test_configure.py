@@ -370,9 +370,9 @@ print(json.dumps({
 
 
 EXPECTED_CONSOLE_TREE = """\
-✔ wire_flow  <d>  [run <id>]
+✔ flow wire_flow  <d>  [run <id>]
 │ • WARN wire flow starting
-│ ◆ artifact report (json): Rows
+│ ◆ artifact 'report' (json): Rows
 ├── ✔ step  <d>
 │     • INFO step 1
 └── ✔ step  <d>
@@ -402,15 +402,17 @@ def test_flowtel_demo_prints_trees_without_an_endpoint(tmp_path):
     completed = run_demo(tmp_path)
     lines = completed.stdout.splitlines()
     roots = [line for line in lines if line[:1] in ("✔", "✘")]
-    assert ["✔ process_orders", "✘ nightly_sync"] == [" ".join(r.split()[:2]) for r in roots]
+    assert ["✔ flow process_orders", "✘ flow nightly_sync"] == [
+        " ".join(r.split()[:3]) for r in roots
+    ]
     expected_lines = [
         "├── ✔ fetch_orders",
         "│     • INFO fetched 5 orders",
         "├── ✘ notify_warehouse",
         "├── ✔ write_report",
-        "└── ✔ publish_report",
-        "│ ◆ artifact report (json): Order totals",
-        "│ = result orders: 5 orders priced",
+        "└── ✔ flow publish_report",
+        "│ ◆ artifact 'report' (json): Order totals",
+        "│ ★ result 'orders': 5 orders priced",
         "└── ✘ load_config",
     ]
     for expected in expected_lines:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
+import subprocess
+import sys
 import threading
 import time
+import warnings
 
 import pytest
 from helpers import of_type, types_of
@@ -95,6 +99,7 @@ def test_fixed_flow_id_is_used_by_every_run():
     first, second = fixed(), fixed()
     assert ["always-this", "always-this"] == [first.flow_id, second.flow_id]
     assert "always-this" == first.execute().execute().flow_id
+    assert "always-this" == second.execute().flow_id
 
 
 def test_executing_again_starts_a_new_run_with_fresh_state():
@@ -710,3 +715,66 @@ def test_durations_of_a_failed_flow_report_failed():
         raise OSError("disk")
 
     assert "failed" == broken().execute().durations()["flow_status"]
+
+
+# -- a flow built but never run warns ------------------------------------------------------
+
+
+@flow()
+def nightly(source):
+    return source
+
+
+def never_run_warnings(build):
+    """The 'never run' RuntimeWarnings raised while ``build()`` runs and its result is dropped."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        build()
+        gc.collect()
+    return [str(w.message) for w in caught if "never run" in str(w.message)]
+
+
+def test_a_flow_called_but_never_executed_warns_once_naming_it_and_the_fix():
+    """Dropping a Flow built by a decorated call without executing it raises one RuntimeWarning."""
+    assert [
+        "flow 'nightly' was never run: calling nightly(...) only builds the run; call "
+        ".execute() on it (run = nightly(...).execute()), or "
+        "'await nightly(...).execute_async()' in async code"
+    ] == never_run_warnings(lambda: nightly("s3://bucket/day"))
+
+
+def test_flows_that_ran_or_were_built_by_hand_do_not_warn():
+    """Executed flows (sync or async), flows used with `with`, and Flow().setup() stay silent."""
+
+    @flow()
+    async def async_nightly():
+        return 1
+
+    def used_as_context():
+        with nightly("x"):
+            pass
+
+    for build in (
+        lambda: nightly("x").execute(),
+        lambda: async_nightly().execute(),
+        lambda: asyncio.run(async_nightly().execute_async()),
+        used_as_context,
+        lambda: Flow().setup(lambda: 1),
+    ):
+        assert [] == never_run_warnings(build)
+
+
+def test_a_never_run_flow_warns_in_a_plain_script():
+    """In a fresh interpreter with default warning filters, the warning reaches stderr."""
+    script = (
+        "from flowtel import flow\n"
+        "@flow()\n"
+        "def nightly(source):\n"
+        "    return source\n"
+        "x = nightly('s3://bucket/day')\n"
+        "x = None\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert 1 == done.stderr.count("RuntimeWarning: flow 'nightly' was never run"), done.stderr

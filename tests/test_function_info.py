@@ -204,3 +204,16 @@ def test_async_functions_run_through_the_info():
     """The analysed async function still produces its value when awaited."""
     info = FunctionInfo(coroutine_fn, TASK_INJECTABLE)
     assert 5 == asyncio.run(info.fn(5))
+
+
+def test_an_async_task_wrapper_is_async_to_flowtel():
+    """An async @task, wrapped again as a flow or by Task.setup, is still run as async."""
+    from flowtel import Task
+
+    @task
+    async def doubled(x):
+        return 2 * x
+
+    assert True is FunctionInfo(doubled, ()).is_async
+    assert 8 == asyncio.run(Task().setup(doubled, 4).execute())
+    assert 6 == flow(doubled)(3).execute().flow_return_value

@@ -169,7 +169,7 @@ def test_task_log_prints_false_leaves_prints_on_stdout(capsys):
     def chatty():
         print("to the flow log")
 
-    @flow()
+    @flow(flow_config=Flow_Run__Config(echo_prints=False))
     def f():
         quiet()
         chatty()
@@ -191,7 +191,7 @@ def test_task_log_prints_true_captures_prints_into_the_run(capsys):
         chatty()
 
     run = f().execute()
-    assert "" == capsys.readouterr().out
+    assert "captured line\n" == capsys.readouterr().out  # captured prints are echoed too
     entries = [e for e in run.log_entries() if e.text == "captured line"]
     assert ["chatty"] == [e.task_name for e in entries]
 
@@ -237,7 +237,7 @@ def test_flow_log_prints_true_captures_flow_and_task_prints(capsys):
         inner()
 
     run = f().execute()
-    assert "" == capsys.readouterr().out
+    assert "flow print\ntask print\n" == capsys.readouterr().out  # captured prints are echoed too
     assert ["flow print", "task print"] == [m for m in run.log_messages() if "print" in m]
 
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import inspect
+import sys
+import warnings
 
 import pytest
 from helpers import of_type, types_of
@@ -459,3 +463,99 @@ def test_task_by_hand_with_setup_and_execute():
     run = owner().execute()
     assert (8, run) == run.flow_return_value
     assert ["by-hand"] == [t.task_name for t in run.executed_tasks]
+
+
+# -- an async task called without await ----------------------------------------------------
+
+
+@task()
+async def price(order):
+    return order * 2
+
+
+def await_warnings(run):
+    """flowtel's 'without await' RuntimeWarnings raised while ``run()`` runs."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run()
+        gc.collect()
+    return [str(w.message) for w in caught if "without await" in str(w.message)]
+
+
+def test_an_async_task_called_without_await_in_a_sync_flow_warns_naming_it():
+    """A coroutine of an async task dropped unstarted in a sync flow gives a warning naming both."""
+
+    @flow()
+    def forgetful():
+        price(1)
+
+    assert [
+        "async task 'price' was called in sync flow 'forgetful' without await, so it never "
+        "ran: await it inside an async flow (or asyncio.run() it), or make 'price' a plain "
+        "def task"
+    ] == await_warnings(lambda: forgetful().execute())
+
+
+def test_async_task_calls_that_run_do_not_warn():
+    """Awaited in an async flow, asyncio.run() in a sync flow, or submitted: no warning."""
+
+    @flow()
+    async def awaiting():
+        return await asyncio.gather(price(1), price(2))
+
+    @flow()
+    def running_it():
+        return asyncio.run(price(3))
+
+    @flow()
+    def submitting():
+        return price.submit(4).result()
+
+    assert ([2, 4], 6, 8) == (
+        awaiting().execute().flow_return_value,
+        running_it().execute().flow_return_value,
+        submitting().execute().flow_return_value,
+    )
+    for run in (
+        lambda: awaiting().execute(),
+        lambda: running_it().execute(),
+        lambda: submitting().execute(),
+    ):
+        assert [] == await_warnings(run)
+
+
+def test_an_async_task_is_still_a_coroutine_function():
+    """asyncio (and, on Python 3.12+, inspect) still see an async task as a coroutine function."""
+    assert True is asyncio.iscoroutinefunction(price)
+    if sys.version_info >= (3, 12):
+        assert True is inspect.iscoroutinefunction(price)
+    assert True is inspect.iscoroutine(coroutine := price(1))
+    assert 2 == asyncio.run(coroutine)
+
+
+def test_find_flow_returns_the_running_flow_inside_a_task():
+    """Task.find_flow() inside a running task is the flow the task belongs to."""
+
+    @task
+    def finder(this_task=None):
+        return this_task.find_flow()
+
+    @flow
+    def outer():
+        return finder()
+
+    run = outer().execute()
+    assert run is run.flow_return_value
+
+
+def test_find_flow_on_a_task_made_by_hand_returns_the_current_flow():
+    """Task().find_flow() is the current flow (from `with flow:`), and None outside any flow."""
+
+    @flow
+    def holder():
+        return None
+
+    run = holder()
+    assert Task().find_flow() is None
+    with run:
+        assert Task().find_flow() is run

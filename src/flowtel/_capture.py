@@ -1,10 +1,12 @@
 """print() capture for running flows, without a stdout swap left behind.
 
 While at least one run captures, ``sys.stdout`` is a router that sends text written in a
-capturing context to that run and everything else to the stdout it replaced. When the
-last capturing run ends the original stdout is put back (unless someone replaced the
-router meanwhile, in which case theirs is left alone). A router idle while nobody captures
-passes everything through, and the next run's start or end removes it.
+capturing context to that run and everything else to the stdout it replaced. Captured text
+is also echoed to that stdout unless the run's config turns ``echo_prints`` off (or shows it
+already, as a ``log_to_console`` line): adding ``@flow`` must not hide a program's output.
+When the last capturing run ends the original stdout is put back (unless someone replaced
+the router meanwhile, in which case theirs is left alone). A router idle while nobody
+captures passes everything through, and the next run's start or end removes it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ class _StdoutRouter:
         if sink is None:
             return self.original.write(text)
         sink._capture_print(text)
+        config = sink.flow_config
+        if config.echo_prints and not (config.log_to_console and config.logging_enabled):
+            self.original.write(text)
         return len(text)
 
     def flush(self) -> None:

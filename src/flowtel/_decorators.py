@@ -33,6 +33,7 @@ from ._task import (
     run_task_with_options,
     run_task_with_options_async,
 )
+from ._unrun import AwaitWatch, mark_coroutine_function
 
 try:
     from typing import ParamSpec
@@ -79,7 +80,8 @@ def task(fn: Any = None, /, **options: Any) -> Any:
     Prefect's keywords too (name, description, tags, retries, retry_delay_seconds,
     retry_jitter_factor, timeout_seconds, log_prints, on_failure, on_completion,
     task_run_name). The call runs at once and returns the function's value (an
-    ``async def`` task returns a coroutine to await); ``fn.submit(...)`` and
+    ``async def`` task returns a coroutine to await, and warns if that coroutine is
+    dropped unstarted after a call made outside a running event loop); ``fn.submit(...)`` and
     ``fn.map(...)`` run calls concurrently and return futures. Parameters named
     ``this_task``, ``this_flow``, ``task_data`` or ``flow_data`` that the caller does not
     pass are injected.
@@ -104,9 +106,29 @@ def _make_task(target: Any, options: dict[str, Any]) -> Callable[..., Any]:
     if definition.info.is_async:
         run_async = run_task_async if definition.options is None else run_task_with_options_async
 
-        @functools.wraps(target)
-        async def async_task_call(*args: Any, **kwargs: Any) -> Any:
+        async def run_call(args: tuple, kwargs: dict, watch: AwaitWatch | None) -> Any:
+            if watch is not None:
+                watch.started = True
             return await run_async(new_call(definition, current_flow.get()), args, kwargs)
+
+        # Python's own "never awaited" warning names the coroutine: make it the task's name.
+        run_call.__name__ = getattr(target, "__name__", name)
+        run_call.__qualname__ = getattr(target, "__qualname__", name)
+
+        # A def returning the coroutine (not an async def) so that a call made without a
+        # running loop, where a missing ``await`` is likely, can be watched at call time.
+        # Imported here, not at flowtel's import: an async task needs asyncio to run anyway.
+        from asyncio.events import _get_running_loop as running_loop
+
+        @functools.wraps(target)
+        def async_task_call(*args: Any, **kwargs: Any) -> Any:
+            if running_loop() is not None:
+                return run_call(args, kwargs, None)
+            flow = current_flow.get()
+            watch = AwaitWatch(name, flow.flow_name if flow is not None else None)
+            return watch.watch(run_call(args, kwargs, watch))
+
+        mark_coroutine_function(async_task_call)
 
         def submit(*args: Any, **kwargs: Any) -> TaskRunFuture:
             return submit_async(async_task_call, name, args, kwargs)

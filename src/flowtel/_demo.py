@@ -6,6 +6,7 @@ import asyncio
 import os
 import random
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 from ._config import Flow_Run__Config
 from ._decorators import flow, task
@@ -21,7 +22,7 @@ def fetch_orders(count: int, flow_data: dict | None = None) -> list[dict[str, An
     return orders
 
 
-@task()
+@task(task_run_name="order-{order[id]}")
 async def price_order(order: dict[str, Any]) -> float:
     await asyncio.sleep(random.uniform(0.001, 0.005))
     return order["amount"] * 1.2
@@ -95,4 +96,22 @@ def run_demo(service_name: str, runs: int, out: TextIO) -> int:
         return 1
     if endpoint:
         out.write(f"telemetry sent to {endpoint} as service '{service_name}'\n")
+    out.write(where_to_look(endpoint, service_name) + "\n")
     return 0
+
+
+def where_to_look(endpoint: str | None, service_name: str) -> str:
+    """One line after the demo: where its telemetry can be seen, or how to send it."""
+    if not endpoint:
+        return (
+            "next: to see these runs in Jaeger and Grafana, start the stack (docker compose up -d)"
+            " and run OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317 flowtel demo"
+        )
+    host = urlsplit(endpoint if "//" in endpoint else f"//{endpoint}").hostname or "localhost"
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address in a URL
+    return (
+        f"next: with this repository's stack behind {endpoint}, open Jaeger at "
+        f"http://{host}:16686 (service '{service_name}', Find Traces) or Grafana at "
+        f"http://{host}:3000 (dashboard 'flowtel runs')"
+    )

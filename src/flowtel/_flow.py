@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +34,7 @@ from ._run import (
     safe_str,
 )
 from ._state import State
+from ._unrun import warn_flow_never_ran
 from .telemetry import _runtime as telemetry
 
 if TYPE_CHECKING:
@@ -50,7 +52,8 @@ class Flow(RunLogging):
 
     Build one with a ``@flow`` function call (or ``Flow(...).setup(target, ...)``), then
     ``execute()`` it. A Flow runs one run at a time; executing it again starts a new run
-    with a new ``flow_id`` (unless ``flow_id`` was fixed) and fresh run state.
+    with a new ``flow_id`` (unless ``flow_id`` was fixed) and fresh run state. A Flow built
+    by a decorated call and collected without ever running raises a RuntimeWarning.
     """
 
     def __init__(
@@ -127,6 +130,8 @@ class Flow(RunLogging):
         self._info = info
         self._options = options
         self._wrapper = wrapper
+        # Only a flow built by a decorated call is easy to forget to execute().
+        self._warn_if_never_run = wrapper is not None
         self._args = args
         self._kwargs = kwargs
         if not self.flow_name:
@@ -281,6 +286,7 @@ class Flow(RunLogging):
             if self._fixed_id is None:
                 self.flow_id = new_run_id()
         self._runs += 1
+        self._warn_if_never_run = False
         # Telemetry first: if it raises (only under the test kit), no run state is set yet.
         telemetry.flow_started(self)
         self.flow_status = STATUS_RUNNING
@@ -417,6 +423,7 @@ class Flow(RunLogging):
     # -- with / async with: make this flow current for tasks called in the block --------
 
     def __enter__(self) -> Flow:
+        self._warn_if_never_run = False  # used as a context for tasks: not forgotten
         self._with_tokens.append(current_flow.set(self))
         return self
 
@@ -556,6 +563,19 @@ class Flow(RunLogging):
     def __repr__(self) -> str:
         return f"<Flow {self.flow_name!r} id={self.flow_id} status={self.flow_status}>"
 
+    _warn_if_never_run = False
+
+    def __del__(self) -> None:
+        if self._warn_if_never_run:
+            info = self._info
+            try:
+                warn_flow_never_ran(self.flow_name, info.function_name if info else self.flow_name)
+            except Exception:
+                # Warnings turned into errors are reported by Python's unraisable hook, as
+                # for a coroutine never awaited; at interpreter shutdown there is no one to tell.
+                if not sys.is_finalizing():
+                    raise
+
 
 def _check_key(verb: str, key: Any) -> None:
     if not isinstance(key, str) or not key:
@@ -565,4 +585,10 @@ def _check_key(verb: str, key: Any) -> None:
 def _console_line(level: int, flow_name: str, task_name: str, text: str) -> None:
     where = f"{flow_name}.{task_name}" if task_name else flow_name
     stream = _capture.console()
-    stream.write(f"{logging.getLevelName(level):<7} {where}: {text}\n")
+    line = f"{logging.getLevelName(level):<7} {where}: {text}\n"
+    try:
+        stream.write(line)
+    except UnicodeEncodeError:
+        # A console that cannot show some character (cp1252, ascii): escape it, do not fail.
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        stream.write(line.encode(encoding, "backslashreplace").decode(encoding))

@@ -30,7 +30,7 @@ class FunctionInfo:
         if not callable(fn):
             raise TypeError(f"expected a function or method, got {type(fn).__name__} {fn!r}")
         self.fn = fn
-        self.is_async = inspect.iscoroutinefunction(fn)
+        self.is_async = is_coroutine_function(fn)
         try:
             self.signature: inspect.Signature | None = inspect.signature(fn)
         except (TypeError, ValueError):
@@ -59,6 +59,15 @@ class FunctionInfo:
                 continue
             kwargs[name] = values[name]
         return kwargs
+
+
+def is_coroutine_function(fn: Any) -> bool:
+    """True for an ``async def`` function, also for an async ``@task`` wrapper.
+
+    Those wrappers are plain functions returning the coroutine (so that a missing ``await``
+    can be reported); on Python 3.10 and 3.11 only asyncio's marker says they are async.
+    """
+    return inspect.iscoroutinefunction(fn) or getattr(fn, "_is_coroutine", None) is not None
 
 
 def unknown_options(options: dict[str, Any], valid: tuple[str, ...]) -> str:

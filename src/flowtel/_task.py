@@ -166,6 +166,10 @@ class Task(RunLogging):
             return run_task_async(self, self._args, dict(self._kwargs))
         return run_task(self, self._args, dict(self._kwargs))
 
+    def find_flow(self) -> Flow | None:
+        """The flow this task belongs to: the running one, else the current flow."""
+        return self.task_flow or current_flow.get()
+
     @property
     def state(self) -> State:
         """The Prefect-style final state of this call."""
@@ -236,7 +240,7 @@ class Task(RunLogging):
         if error is None:
             self.status = STATUS_COMPLETED
             self.task_return_value = value
-            if flow is not None and value is not None:
+            if flow is not None and (value is not None or flow.flow_config.print_none_return_value):
                 flow._message(_DEBUG, "Task return value: %s", (value,), self)
         else:
             self.task_error = error

@@ -1,7 +1,9 @@
-"""The embedded default exporter: each finished root run printed as a tree."""
+"""The embedded default exporter: each finished root run printed as a tree on the console."""
 
 from __future__ import annotations
 
+import os
+import re
 import threading
 from collections.abc import Callable
 from typing import Any, TextIO
@@ -11,26 +13,96 @@ from opentelemetry.trace import StatusCode
 
 from ._runtime import (
     ARTIFACT_EVENT,
+    FLOW_RUN_NAME,
     MESSAGE_EVENT,
     PIPELINE_RUN_ID,
     RESULT_EVENT,
     TASK_RUN_ID,
+    TASK_RUN_NAME,
 )
 
 _MAX_BUFFERED_SPANS = 10_000
 
 
-def format_duration(nanoseconds: int) -> str:
+class TreeStyle:
+    """The glyphs and colours one rendering of the tree uses."""
+
+    __slots__ = ("ascii", "colour")
+
+    def __init__(self, ascii: bool = False, colour: bool = False) -> None:
+        self.ascii = ascii
+        self.colour = colour
+
+
+_UNICODE_GLYPHS = {
+    "ok": "✔",
+    "failed": "✘",
+    "branch": "├── ",
+    "last": "└── ",
+    "pipe": "│   ",
+    "pipe_detail": "│ ",
+    "message": "•",
+    "artifact": "◆",
+    "result": "★",
+    "micro": "µs",
+}
+# The same tree in characters every console encoding has (cp1252, ascii, latin-1, ...).
+_ASCII_GLYPHS = {
+    "ok": "+",
+    "failed": "x",
+    "branch": "|-- ",
+    "last": "`-- ",
+    "pipe": "|   ",
+    "pipe_detail": "| ",
+    "message": "-",
+    "artifact": "*",
+    "result": "=",
+    "micro": "us",
+}
+_GREEN, _RED, _DIM, _RESET = "\x1b[32m", "\x1b[31m", "\x1b[2m", "\x1b[0m"
+
+# Characters that could move the cursor, forge tree lines or reach the terminal raw:
+# C0/C1 controls (newline, ESC, ...), line/paragraph separators and bidi overrides.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped_character(match: re.Match[str]) -> str:
+    character = match.group()
+    named = _NAMED_ESCAPES.get(character)
+    if named is not None:
+        return named
+    code = ord(character)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def safe_text(value: Any) -> str:
+    """``value`` as one printable line: control characters shown as escapes (``\\x1b``)."""
+    text = value if isinstance(value, str) else str(value)
+    return _UNSAFE.sub(_escaped_character, text)
+
+
+def format_duration(nanoseconds: int, micro: str = "µs") -> str:
     """A short human duration: 850 µs, 12.3 ms, 1.52 s."""
     if nanoseconds < 1_000_000:
-        return f"{nanoseconds / 1000:.0f} µs"
+        return f"{nanoseconds / 1000:.0f} {micro}"
     if nanoseconds < 1_000_000_000:
         return f"{nanoseconds / 1_000_000:.1f} ms"
     return f"{nanoseconds / 1_000_000_000:.2f} s"
 
 
-def render_tree(spans: list[ReadableSpan]) -> str:
-    """The spans of one trace as an indented tree, roots first, children by start time."""
+def render_tree(spans: list[ReadableSpan], style: TreeStyle | None = None) -> str:
+    """The spans of one trace as an indented tree, roots first, children by start time.
+
+    Flow spans read ``flow <name>``, run names follow the name in parentheses, a failure's
+    text appears once, on its own node. ``style`` picks ASCII glyphs and ANSI colours.
+    """
+    style = style or TreeStyle()
+    glyphs = _ASCII_GLYPHS if style.ascii else _UNICODE_GLYPHS
+
+    def paint(code: str, text: str) -> str:
+        return f"{code}{text}{_RESET}" if style.colour else text
+
     by_id = {span.context.span_id: span for span in spans}
     children: dict[int | None, list[ReadableSpan]] = {}
     for span in spans:
@@ -43,36 +115,60 @@ def render_tree(spans: list[ReadableSpan]) -> str:
     lines: list[str] = []
 
     def walk(span: ReadableSpan, prefix: str, last: bool, root: bool) -> None:
-        branch = "" if root else ("└── " if last else "├── ")
+        branch = "" if root else (glyphs["last"] if last else glyphs["branch"])
         failed = span.status.status_code is StatusCode.ERROR
-        mark = "✘" if failed else "✔"
-        duration = format_duration((span.end_time or 0) - (span.start_time or 0))
         attributes = span.attributes or {}
-        run_id = attributes.get(PIPELINE_RUN_ID) if root else attributes.get(TASK_RUN_ID)
-        line = f"{prefix}{branch}{mark} {span.name}  {duration}"
-        if failed and span.status.description:
-            line += f"  {span.status.description}"
-        if root and run_id:
-            line += f"  [run {run_id}]"
+        is_flow = PIPELINE_RUN_ID in attributes and TASK_RUN_ID not in attributes
+        mark = paint(_RED, glyphs["failed"]) if failed else paint(_GREEN, glyphs["ok"])
+        duration = format_duration((span.end_time or 0) - (span.start_time or 0), glyphs["micro"])
+        name = ("flow " if is_flow else "") + safe_text(span.name)
+        run_name = attributes.get(FLOW_RUN_NAME if is_flow else TASK_RUN_NAME)
+        if run_name:
+            name += f" ({safe_text(run_name)})"
+        line = f"{prefix}{branch}{mark} {paint(_RED, name) if failed else name}  "
+        line += paint(_DIM, duration)
+        description = span.status.description if failed else None
+        if description:
+            line += "  " + paint(_RED, safe_text(description))
+        run_id = attributes.get(PIPELINE_RUN_ID) if is_flow else None
+        if run_id:
+            line += "  " + paint(_DIM, f"[run {safe_text(run_id)}]")
         lines.append(line)
-        inner = prefix + ("" if root else ("    " if last else "│   "))
+        inner = prefix + ("" if root else ("    " if last else glyphs["pipe"]))
         kids = children.get(span.context.span_id, [])
-        detail_prefix = inner + ("│ " if kids else "  ")
+        detail_prefix = inner + (glyphs["pipe_detail"] if kids else "  ")
+        # flowtel's own "Task 'x' failed: ..." message repeats the status shown on the node.
+        own_failure = (
+            {
+                f"{kind} '{span.name}' {verb}: {description}"
+                for kind in ("Task", "Flow")
+                for verb in ("failed", "cancelled")
+            }
+            if description
+            else set()
+        )
         for event in span.events:
             event_attributes = event.attributes or {}
             if event.name == MESSAGE_EVENT:
+                message = event_attributes.get("message", "")
+                if message in own_failure:
+                    continue
                 severity = event_attributes.get("log.severity", "")
-                lines.append(f"{detail_prefix}• {severity} {event_attributes.get('message', '')}")
+                lines.append(
+                    f"{detail_prefix}{glyphs['message']} {safe_text(severity)} {safe_text(message)}"
+                )
             elif event.name == ARTIFACT_EVENT:
                 lines.append(
-                    f"{detail_prefix}◆ artifact {event_attributes.get('flowtel.artifact.key')}"
-                    f" ({event_attributes.get('flowtel.artifact.type')}): "
-                    f"{event_attributes.get('flowtel.artifact.description')}"
+                    f"{detail_prefix}{glyphs['artifact']} artifact "
+                    f"'{safe_text(event_attributes.get('flowtel.artifact.key'))}'"
+                    f" ({safe_text(event_attributes.get('flowtel.artifact.type'))}): "
+                    f"{safe_text(event_attributes.get('flowtel.artifact.description'))}"
                 )
             elif event.name == RESULT_EVENT:
                 lines.append(
-                    f"{detail_prefix}= result {event_attributes.get('flowtel.result.key')}: "
-                    f"{event_attributes.get('flowtel.result.description')}"
+                    f"{detail_prefix}{glyphs['result']} result "
+                    f"'{safe_text(event_attributes.get('flowtel.result.key'))}': "
+                    f"{safe_text(event_attributes.get('flowtel.result.description'))}"
                 )
         for index, kid in enumerate(kids):
             walk(kid, inner, index == len(kids) - 1, False)
@@ -82,11 +178,42 @@ def render_tree(spans: list[ReadableSpan]) -> str:
     return "\n".join(lines)
 
 
+def style_for(stream: Any) -> TreeStyle:
+    """ASCII glyphs when ``stream`` cannot encode the tree's; colour on a terminal.
+
+    Colour follows the common conventions: ``NO_COLOR`` (non-empty) turns it off,
+    ``FORCE_COLOR`` (non-empty) on, ``TERM=dumb`` off, otherwise on only for a TTY.
+    """
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        "".join(_UNICODE_GLYPHS.values()).encode(encoding)
+        ascii = False
+    except (UnicodeEncodeError, LookupError):
+        ascii = True
+    return TreeStyle(ascii=ascii, colour=_wants_colour(stream))
+
+
+def _wants_colour(stream: Any) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    if os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
 class ConsoleTreeProcessor(SpanProcessor):
     """Prints each finished root run (a span with no local parent) with all its spans.
 
     Called synchronously by the SDK when spans end; it only buffers and, at a root's end,
-    writes one block of text. Traces above 10,000 buffered spans are dropped.
+    writes one block of text, styled for the stream at that moment (``style_for``): ASCII
+    when its encoding lacks the glyphs, colour on a terminal. A character the stream still
+    cannot encode is written escaped; only a closed stream or pipe stops the printing.
+    Traces above 10,000 buffered spans are dropped.
     """
 
     def __init__(self, stream: Callable[[], TextIO] | None = None) -> None:
@@ -117,10 +244,15 @@ class ConsoleTreeProcessor(SpanProcessor):
                 self._traces[trace_id] = [s for s in spans if id(s) not in kept]
         if self._closed:
             return
-        text = render_tree(mine)
         try:
             stream = self._stream()
-            stream.write(text + "\n")
+            text = render_tree(mine, style_for(stream)) + "\n"
+            try:
+                stream.write(text)
+            except UnicodeEncodeError:
+                # A name or message outside the stream's encoding: write it escaped.
+                encoding = getattr(stream, "encoding", None) or "ascii"
+                stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
             stream.flush()
         except (BrokenPipeError, ValueError):
             # The reader went away (`flowtel demo | head`) or the stream was closed: stop

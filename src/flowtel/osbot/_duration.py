@@ -1,0 +1,71 @@
+"""Duration: a start/end pair in UTC, and its Schema__Duration record."""
+
+from __future__ import annotations
+
+import datetime
+import time
+from dataclasses import dataclass
+
+from ._schema import Schema
+
+
+@dataclass
+class Schema__Duration(Schema):
+    """One measured duration: UTC epoch seconds of its start and end, and its length."""
+
+    utc: bool = True
+    timestamp_start: float = 0.0
+    timestamp_end: float = 0.0
+    duration_seconds: float = 0.0
+
+
+class Duration:
+    """Measures one interval: ``start()``, ``end()``, then ``data()`` or ``seconds()``.
+
+    The length comes from the monotonic clock, the timestamps from the wall clock. With
+    ``print_result`` (the default, as in OSBot-Utils) ``end()`` prints the length; the
+    stats collectors turn it off.
+    """
+
+    def __init__(self, print_result: bool = True, use_utc: bool = True) -> None:
+        self.print_result = print_result
+        self.use_utc = use_utc
+        self.start_time: datetime.datetime | None = None
+        self.end_time: datetime.datetime | None = None
+        self.duration: datetime.timedelta | None = None
+        self._started = 0.0
+
+    def _now(self) -> datetime.datetime:
+        return datetime.datetime.now(datetime.timezone.utc if self.use_utc else None)
+
+    def start(self) -> Duration:
+        self.start_time = self._now()
+        self.end_time = self.duration = None
+        self._started = time.perf_counter()
+        return self
+
+    def end(self) -> Duration:
+        if self.start_time is None:
+            raise ValueError("Duration.end() called before start()")
+        elapsed = time.perf_counter() - self._started
+        self.end_time = self._now()
+        self.duration = datetime.timedelta(seconds=elapsed)
+        if self.print_result:
+            print(f"\nDuration: {elapsed:.3f} seconds")
+        return self
+
+    def seconds(self) -> float:
+        if self.duration is None:
+            raise ValueError("Duration has no length yet: call start() and end() first")
+        return self.duration.total_seconds()
+
+    def data(self) -> Schema__Duration:
+        """This duration as a record; raises ValueError before end()."""
+        seconds = self.seconds()
+        assert self.start_time is not None and self.end_time is not None
+        return Schema__Duration(
+            utc=self.use_utc,
+            timestamp_start=self.start_time.timestamp(),
+            timestamp_end=self.end_time.timestamp(),
+            duration_seconds=seconds,
+        )
