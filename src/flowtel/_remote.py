@@ -27,6 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import _capture
+from ._config import DEFAULT_CONFIG
 from ._context import current_flow, current_task, print_sink
 from ._events import Flow_Run__Event_Type, flow_events
 from ._flow import Flow, _check_key
@@ -68,6 +69,22 @@ class TaskRecord:
     error: BaseException | None
     worker_traceback: str
 
+    def __reduce__(self) -> Any:  # positional: smaller than a dataclass's field dict
+        return (
+            TaskRecord,
+            (
+                self.task_id,
+                self.task_name,
+                self.task_run_name,
+                self.status,
+                self.duration,
+                self.attempts,
+                self.timed_out,
+                self.error,
+                self.worker_traceback,
+            ),
+        )
+
 
 @dataclasses.dataclass
 class TaskOutcome:
@@ -83,12 +100,22 @@ class TaskOutcome:
     journal: list[tuple]
     tasks: dict[str, TaskRecord]
 
+    def __reduce__(self) -> Any:
+        return (TaskOutcome, (self.value, self.error, self.journal, self.tasks))
+
 
 def snapshot(flow: Flow | None) -> tuple | None:
     """What a worker needs of the submitting flow: name, run id, config, a copy of its data."""
     if flow is None:
         return None
-    return (flow.flow_name, flow.flow_id, flow.flow_config, dict(flow.data))
+    config = flow.flow_config
+    # The default config travels as None: this goes with every submitted call.
+    return (
+        flow.flow_name,
+        flow.flow_id,
+        None if config == DEFAULT_CONFIG else config,
+        dict(flow.data),
+    )
 
 
 class WorkerFlow(Flow):
