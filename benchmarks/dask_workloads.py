@@ -5,7 +5,7 @@ from __future__ import annotations
 from flowtel import task
 
 # About 1 ms of CPU on the project's machine (dask_row.py measures and reports the real time).
-LOOPS = 8_000
+LOOPS = 16_000
 
 
 def cpu(x: int) -> int:
