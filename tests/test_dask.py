@@ -31,6 +31,7 @@ from dask_tasks import (
 )
 from helpers import child_environment
 
+import flowtel.dask
 from flowtel import Flow_Run__Config, Flow_Run__Event_Type, flow
 from flowtel._remote import RemoteTaskError
 from flowtel.dask import DaskTaskRunner
@@ -49,6 +50,7 @@ def cluster():
         dashboard_address="127.0.0.1:0",
     ) as local_cluster:
         yield local_cluster
+        flowtel.dask._close_shared_clients()  # runs share a client per address; this one goes
 
 
 @pytest.fixture

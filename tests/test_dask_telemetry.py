@@ -32,6 +32,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from otlp_receiver import OtlpReceiver
 
+import flowtel.dask
 from flowtel import flow
 from flowtel.dask import DaskTaskRunner
 from flowtel.telemetry._runtime import RUNTIME
@@ -184,6 +185,7 @@ def cli_cluster(receiver, tmp_path_factory):
             client.wait_for_workers(2, timeout=60)
             address = client.scheduler.address
         yield address
+        flowtel.dask._close_shared_clients()
     finally:
         for process in reversed(processes):
             process.terminate()

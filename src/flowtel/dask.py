@@ -25,6 +25,7 @@ plugin registered by the runner.
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures
 import os
 import socket
@@ -63,8 +64,9 @@ class DaskTaskRunner(TaskRunner):
     starts a temporary cluster of ``cluster_class`` (default ``distributed.LocalCluster``,
     or a dotted name) with ``cluster_kwargs`` at its first submission, made adaptive with
     ``adapt_kwargs`` if given, and closes it when the run ends. ``client_kwargs`` go to
-    ``distributed.Client``. Each flow run gets its own client (``duplicate()``);
-    submissions may come from any thread of the run.
+    ``distributed.Client``; runs with the same ``address`` share one client per process
+    (closed at exit). Each flow run gets its own runner (``duplicate()``); submissions may
+    come from any thread of the run.
     """
 
     remote = True
@@ -137,15 +139,15 @@ class DaskTaskRunner(TaskRunner):
 
     def _connect(self) -> Any:
         client_kwargs = {"set_as_default": False, **self.client_kwargs}
+        plugin = FlowtelWorkerPlugin.for_this_process()
         if self.address is not None:
-            client = distributed.Client(self.address, **client_kwargs)
-        else:
-            cluster_class = _cluster_class(self.cluster_class)
-            self._cluster = cluster_class(**self.cluster_kwargs)
-            if self.adapt_kwargs:
-                self._cluster.adapt(**self.adapt_kwargs)
-            client = distributed.Client(self._cluster, **client_kwargs)
-        client.register_plugin(FlowtelWorkerPlugin.for_this_process(), name="flowtel")
+            return _shared_client(self.address, client_kwargs, plugin)
+        cluster_class = _cluster_class(self.cluster_class)
+        self._cluster = cluster_class(**self.cluster_kwargs)
+        if self.adapt_kwargs:
+            self._cluster.adapt(**self.adapt_kwargs)
+        client = distributed.Client(self._cluster, **client_kwargs)
+        client.register_plugin(plugin, name="flowtel")
         return client
 
     def submit_task(
@@ -286,8 +288,8 @@ class DaskTaskRunner(TaskRunner):
                 _cancel(bridge)
             if completed is not None:
                 completed.clear()  # the collector thread ends
-        client.close()
-        if cluster is not None:
+        if cluster is not None:  # a temporary cluster's own client; shared ones stay open
+            client.close()
             cluster.close()
 
     def __repr__(self) -> str:
@@ -295,6 +297,39 @@ class DaskTaskRunner(TaskRunner):
             f"address={self.address!r}" if self.address else f"cluster_class={self.cluster_class!r}"
         )
         return f"DaskTaskRunner({where})"
+
+
+_shared_lock = threading.Lock()
+_shared_clients: dict[str, tuple[Any, Any]] = {}
+
+
+def _shared_client(address: str, client_kwargs: dict[str, Any], plugin: FlowtelWorkerPlugin) -> Any:
+    """One client per scheduler address (and client_kwargs) in this process, for every flow
+    run: connecting costs a round trip and an event loop per client. The worker plugin is
+    registered again only when this process's telemetry settings changed."""
+    key = f"{address} {sorted(client_kwargs.items())!r}"
+    with _shared_lock:
+        client, registered = _shared_clients.get(key, (None, None))
+        if client is None or client.status in ("closing", "closed"):
+            client, registered = distributed.Client(address, **client_kwargs), None
+            if not _shared_clients:
+                atexit.register(_close_shared_clients)
+        state = (plugin.settings, plugin.options, plugin.service_name)
+        if state != registered:
+            client.register_plugin(plugin, name="flowtel")
+        _shared_clients[key] = (client, state)
+        return client
+
+
+def _close_shared_clients() -> None:
+    with _shared_lock:
+        clients = [client for client, _ in _shared_clients.values()]
+        _shared_clients.clear()
+    for client in clients:
+        try:
+            client.close()
+        except Exception:
+            pass
 
 
 def _cluster_class(cluster_class: str | Callable[..., Any] | None) -> Callable[..., Any]:
