@@ -100,6 +100,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "plain_cpu_ms": round(plain_cpu * 1000, 1),
         "flowtel_cpu_ms": round(flowtel_cpu * 1000, 1),
         "cpu_ratio": round(flowtel_cpu / plain_cpu, 3),
+        "paired_wall_ratios": [
+            round(f[0] / p[0], 3) for p, f in zip(samples["plain"], samples["flowtel"], strict=True)
+        ],
         "samples_wall_cpu_s": samples,
     }
     if args.peers:
@@ -157,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         f"  flowtel + DaskTaskRunner, SDK             {report['flowtel_ms']:9.1f} ms"
         f"  {report['flowtel_cpu_ms']:9.1f} ms\n"
         f"  ratio (target <= 1.25)                    {report['ratio']:9.2f}"
-        f"     {report['cpu_ratio']:9.2f}"
+        f"     {report['cpu_ratio']:9.2f}\n"
+        f"  paired wall ratios per repetition: {report['paired_wall_ratios']}"
     )
     peer = report.get("prefect_dask")
     if peer:
