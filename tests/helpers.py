@@ -179,3 +179,28 @@ def child_environment(extra=None):
     environment["PYTHONIOENCODING"] = "utf-8"
     environment.update(extra or {})
     return environment
+
+
+def wait_for(condition, timeout=20.0):
+    """Poll ``condition()`` until it is truthy (returned) or ``timeout`` s passed (AssertionError)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"not true within {timeout} s: {condition}")
+
+
+def require_modules(*names):
+    """Import these modules; when one is missing, skip (locally) or fail (CI=true) the test."""
+    import importlib
+
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            message = f"{name} is not installed; run: python -m pip install -e '.[test]'"
+            if os.environ.get("CI", "").lower() == "true":
+                pytest.fail(f"{message} (CI=true: these tests must not skip)", pytrace=False)
+            pytest.skip(message)

@@ -5,10 +5,17 @@ bodies (gzip or not); the gRPC side is a ``grpcio`` server implementing the coll
 Trace/Logs/Metrics services. Both keep every decoded request and offer plain views of what
 arrived (spans, log records, metrics). The receiver starts on port 0 (any free port) or on a
 given one, e.g. a port that an exporter has been failing to reach, and can be stopped.
+
+Modes for a sick or picky backend: ``delay`` answers each request after that many seconds,
+``black_hole`` never answers (until stopped), ``refuse`` maps a signal to an HTTP status the
+receiver answers it with (404, 401, 403; over gRPC: UNIMPLEMENTED, UNAUTHENTICATED,
+PERMISSION_DENIED), as a traces-only backend such as Jaeger or an authenticating one would.
+The headers (HTTP) or metadata (gRPC) of each request are kept in ``headers``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import socket
 import threading
@@ -57,6 +64,13 @@ def key_values(pairs):
     return {pair.key: any_value(pair.value) for pair in pairs}
 
 
+GRPC_REFUSALS = {
+    404: grpc.StatusCode.UNIMPLEMENTED,
+    401: grpc.StatusCode.UNAUTHENTICATED,
+    403: grpc.StatusCode.PERMISSION_DENIED,
+}
+
+
 def closed_port():
     """A loopback port with nothing listening on it (yet)."""
     with socket.socket() as probe:
@@ -71,12 +85,29 @@ class OtlpReceiver:
     port must be bound exactly. Also a context manager: started on entry, stopped on exit.
     """
 
-    def __init__(self, protocol, port=0):
+    def __init__(self, protocol, port=0, *, delay=0.0, black_hole=False, refuse=None):
         self.protocol = protocol
         self.port = port
+        self.delay = delay
+        self.black_hole = black_hole
+        self.refuse = dict(refuse or {})
         self.requests = {"traces": [], "logs": [], "metrics": []}
+        self.headers = {"traces": [], "logs": [], "metrics": []}
         self._lock = threading.Lock()
         self._server = None
+        self._stopped = threading.Event()
+        self._connections = set()
+
+    def _answer_late(self):
+        """Hold the request as the mode says: ``delay`` seconds, or until stopped."""
+        if self.black_hole:
+            self._stopped.wait()
+        elif self.delay:
+            self._stopped.wait(self.delay)
+
+    def _keep_headers(self, signal, headers):
+        with self._lock:
+            self.headers[signal].append(dict(headers))
 
     @property
     def endpoint(self):
@@ -87,6 +118,7 @@ class OtlpReceiver:
             self.requests[signal].append(request)
 
     def start(self):
+        self._stopped.clear()
         if self.protocol == "grpc":
             self._start_grpc()
         else:
@@ -105,6 +137,16 @@ class OtlpReceiver:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
+            def setup(self):
+                super().setup()
+                with receiver._lock:
+                    receiver._connections.add(self.connection)
+
+            def finish(self):
+                with receiver._lock:
+                    receiver._connections.discard(self.connection)
+                super().finish()
+
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if self.headers.get("Content-Encoding") == "gzip":
@@ -116,15 +158,27 @@ class OtlpReceiver:
                     self.end_headers()
                     return
                 signal, request_type, response_type = found
+                receiver._keep_headers(signal, {k.lower(): v for k, v in self.headers.items()})
+                receiver._answer_late()
+                if receiver.black_hole:
+                    return  # stopped: the client gave up long ago
+                if signal in receiver.refuse:
+                    self.send_response(receiver.refuse[signal])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 request = request_type()
                 request.ParseFromString(body)
                 receiver.record(signal, request)
                 payload = response_type().SerializeToString()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/x-protobuf")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # a late answer (``delay``) to a client that stopped waiting
 
             def log_message(self, *args):
                 pass
@@ -138,25 +192,41 @@ class OtlpReceiver:
     def _start_grpc(self):
         receiver = self
 
+        def serve(signal, request, context, response_type):
+            receiver._keep_headers(signal, context.invocation_metadata())
+            receiver._answer_late()
+            if signal in receiver.refuse:
+                context.abort(GRPC_REFUSALS[receiver.refuse[signal]], f"{signal} refused")
+            receiver.record(signal, request)
+            return response_type()
+
         class Traces(trace_service_pb2_grpc.TraceServiceServicer):
             def Export(self, request, context):
-                receiver.record("traces", request)
-                return trace_service_pb2.ExportTraceServiceResponse()
+                return serve(
+                    "traces", request, context, trace_service_pb2.ExportTraceServiceResponse
+                )
 
         class Logs(logs_service_pb2_grpc.LogsServiceServicer):
             def Export(self, request, context):
-                receiver.record("logs", request)
-                return logs_service_pb2.ExportLogsServiceResponse()
+                return serve("logs", request, context, logs_service_pb2.ExportLogsServiceResponse)
 
         class Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
             def Export(self, request, context):
-                receiver.record("metrics", request)
-                return metrics_service_pb2.ExportMetricsServiceResponse()
+                return serve(
+                    "metrics", request, context, metrics_service_pb2.ExportMetricsServiceResponse
+                )
 
-        server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Traces(), server)
-        logs_service_pb2_grpc.add_LogsServiceServicer_to_server(Logs(), server)
-        metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(Metrics(), server)
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+        # A refused signal that is UNIMPLEMENTED has no service at all, as on a traces-only
+        # backend; the others answer their status from the handler.
+        services = (
+            ("traces", trace_service_pb2_grpc.add_TraceServiceServicer_to_server, Traces),
+            ("logs", logs_service_pb2_grpc.add_LogsServiceServicer_to_server, Logs),
+            ("metrics", metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server, Metrics),
+        )
+        for signal, add, servicer in services:
+            if self.refuse.get(signal) != 404:
+                add(servicer(), server)
         port = server.add_insecure_port(f"127.0.0.1:{self.port}")
         assert 0 != port, f"could not bind a gRPC receiver to 127.0.0.1:{self.port}"
         assert self.port in (0, port), f"gRPC receiver bound port {port}, not {self.port}"
@@ -165,6 +235,7 @@ class OtlpReceiver:
         self._server = server
 
     def stop(self):
+        self._stopped.set()
         if self._server is None:
             return
         if self.protocol == "grpc":
@@ -172,6 +243,12 @@ class OtlpReceiver:
         else:
             self._server.shutdown()
             self._server.server_close()
+            # Kept-alive connections would go on being served: a stopped receiver is down.
+            with self._lock:
+                connections, self._connections = list(self._connections), set()
+            for connection in connections:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
         self._server = None
 
     # decoded views
@@ -198,6 +275,10 @@ class OtlpReceiver:
                 events=[(e.name, key_values(e.attributes)) for e in span.events],
                 status_code=span.status.code,
                 status_message=span.status.message,
+                kind=span.kind,
+                start_time=span.start_time_unix_nano,
+                end_time=span.end_time_unix_nano,
+                links=[(link.trace_id.hex(), link.span_id.hex()) for link in span.links],
                 resource=resource,
                 scope=scope,
             )

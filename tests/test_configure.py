@@ -191,6 +191,41 @@ flowtel.shutdown()
     assert "" == completed.stderr
 
 
+def test_the_last_metric_export_carries_the_runs_exemplars(tmp_path, grpc_receiver):
+    """shutdown() exports metrics once: that export holds exemplars with the runs' trace ids
+    (a second, exemplar-less export would replace them in the collector's Prometheus exporter)."""
+    script = (
+        FLOW_SCRIPT
+        + """
+flowtel.configure(service_name="exemplar-test", endpoint=sys.argv[1], protocol="grpc")
+run()
+flowtel.shutdown()
+"""
+    )
+    completed = run_python(tmp_path, script, grpc_receiver.endpoint)
+    ids = last_json(completed.stdout)
+    [last] = grpc_receiver.requests["metrics"][-1:]
+    exemplars = {
+        metric.name: [
+            (exemplar.trace_id.hex(), exemplar.span_id.hex())
+            for point in getattr(metric, metric.WhichOneof("data")).data_points
+            for exemplar in point.exemplars
+        ]
+        for resource_metrics in last.resource_metrics
+        for scope_metrics in resource_metrics.scope_metrics
+        for metric in scope_metrics.metrics
+    }
+    flow_span = next(s for s in grpc_receiver.spans() if s.name == "wire_flow")
+    step_spans = [s for s in grpc_receiver.spans() if s.name == "step"]
+    flow_ids = (flow_span.trace_id, flow_span.span_id)
+    assert ids["flow_id"] == flow_span.attributes["cicd.pipeline.run.id"]
+    assert [flow_ids] == exemplars["flowtel.flow.runs"]
+    assert [flow_ids] == exemplars["cicd.pipeline.run.duration"]
+    assert 1 == len(exemplars["flowtel.task.runs"])
+    assert set(exemplars["flowtel.task.duration"]) <= {(s.trace_id, s.span_id) for s in step_spans}
+    assert 1 <= len(exemplars["flowtel.task.duration"])
+
+
 def test_endpoint_protocol_service_and_resource_from_otel_env(tmp_path, http_receiver):
     """configure() with no arguments honours OTEL_EXPORTER_OTLP_*, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES."""
     script = (
@@ -352,11 +387,13 @@ print(json.dumps({
 }))
 """
     )
-    result = last_json(run_python(tmp_path, script, http_receiver.endpoint).stdout)
+    completed = run_python(tmp_path, script, http_receiver.endpoint)
+    result = last_json(completed.stdout)
     warned = [message for category, message in result["warnings"] if category == "RuntimeWarning"]
+    notices = [line for line in completed.stderr.splitlines() if line.strip()]
+    assert ([], 1) == (warned, len(notices)), completed.stderr
     assert {"tracer": True, "logger": True, "meter": True} == {
-        kind: any(f"{kind} provider is already installed" in m for m in warned)
-        for kind in ("tracer", "logger", "meter")
+        kind: f"a {kind} provider" in notices[0] for kind in ("tracer", "logger", "meter")
     }
     assert [True, True, True] == result["kept"]
     assert ["step", "step", "wire_flow"] == result["spans"]

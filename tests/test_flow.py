@@ -778,3 +778,14 @@ def test_a_never_run_flow_warns_in_a_plain_script():
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
     )
     assert 1 == done.stderr.count("RuntimeWarning: flow 'nightly' was never run"), done.stderr
+
+
+def test_detach_returns_the_same_flow_for_chaining():
+    """run.detach() returns the Flow itself, so `background_tasks.add_task(f(x).detach().execute)` works."""
+
+    @flow()
+    def detachable() -> int:
+        return 1
+
+    run = detachable()
+    assert (run, 1) == (run.detach(), run.detach().execute().flow_return_value)

@@ -290,3 +290,40 @@ def test_messages_reach_a_logger_provider_installed_without_a_tracer_provider():
         RUNTIME.use_providers()
     bodies = [record.log_record.body for record in exporter.get_finished_logs()]
     assert ["info line", "warning line", "error line", "critical line"] == bodies
+
+
+# -- the "flow started" record (configure(flow_start_records=True)) --------------------------
+
+
+def test_flow_start_records_are_off_by_default(flowtel_telemetry):
+    """Without flow_start_records, a run emits no "flow started" record."""
+    levels_flow().execute()
+    assert "flow started" not in flowtel_telemetry.log_bodies()
+
+
+def test_a_flow_start_record_is_emitted_when_the_run_starts_with_its_trace_and_run_ids(
+    flowtel_telemetry,
+):
+    """With flow_start_records=True, "flow started" is emitted at start with name, run id, trace."""
+    flowtel.configure(flow_start_records=True, install_providers=False)
+    seen_in_flow = []
+
+    @flow()
+    def long_job(this_flow=None):
+        seen_in_flow.extend(flowtel_telemetry.log_bodies())
+
+    run = long_job().execute()
+    assert ["flow started"] == seen_in_flow
+    record = record_for(flowtel_telemetry, "flow started")
+    span = flowtel_telemetry.span("long_job")
+    assert (span.context.trace_id, span.context.span_id) == (record.trace_id, record.span_id)
+    assert (SeverityNumber.INFO, "INFO") == (record.severity_number, record.severity_text)
+    assert {"cicd.pipeline.name": "long_job", "cicd.pipeline.run.id": run.flow_id} == dict(
+        record.attributes
+    )
+
+
+def test_flow_start_records_must_be_a_bool():
+    """configure(flow_start_records=...) rejects a non-bool, naming the value."""
+    with pytest.raises(TypeError, match="flow_start_records must be True or False, got 'yes'"):
+        flowtel.configure(flow_start_records="yes", install_providers=False)

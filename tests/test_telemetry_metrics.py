@@ -211,3 +211,91 @@ def test_all_documented_instruments_are_emitted(flowtel_telemetry):
         "cicd.pipeline.run.active",
     }
     assert expected == names & expected
+
+
+# --- exemplars: from a measurement to the run's span ---------------------------------------------
+
+
+def exemplar_ids(metrics, name, **attributes):
+    """{(trace id, span id)} of the exemplars on the points of ``name`` with these attributes.
+
+    ``metrics`` is one collection: the SDK hands out each exemplar in one collection only.
+    """
+    wanted = {key.replace("_", "."): value for key, value in attributes.items()}
+    metric = metrics[name]
+    return {
+        (exemplar.trace_id, exemplar.span_id)
+        for point in metric.data.data_points
+        if wanted.items() <= dict(point.attributes).items()
+        for exemplar in point.exemplars
+    }
+
+
+def span_ids(span):
+    return (span.context.trace_id, span.context.span_id)
+
+
+@flow(flow_config=Flow_Run__Config(raise_flow_error=False))
+def failing_check_flow():
+    check(-5)
+
+
+def test_failure_counters_carry_exemplars_of_the_failed_runs(flowtel_telemetry):
+    """The failure points of flowtel.task.runs and flowtel.flow.runs hold the failed run's span."""
+    failing_check_flow().execute()
+    metrics = metric_by_name(flowtel_telemetry)
+    task_span = flowtel_telemetry.span("check")
+    flow_span = flowtel_telemetry.span("failing_check_flow")
+    assert {span_ids(task_span)} == exemplar_ids(
+        metrics, "flowtel.task.runs", cicd_pipeline_task_run_result="failure"
+    )
+    assert {span_ids(flow_span)} == exemplar_ids(
+        metrics, "flowtel.flow.runs", cicd_pipeline_result="failure"
+    )
+    assert task_span.context.trace_id == flow_span.context.trace_id
+
+
+def test_duration_histograms_carry_exemplars_of_the_runs(flowtel_telemetry):
+    """flowtel.task.duration and cicd.pipeline.run.duration hold exemplars of the timed spans."""
+    napping_flow().execute()
+    metrics = metric_by_name(flowtel_telemetry)
+    # Both naps fall in one histogram bucket, which keeps the latest measurement.
+    last_nap = flowtel_telemetry.spans_named("nap")[-1]
+    assert {span_ids(last_nap)} == exemplar_ids(metrics, "flowtel.task.duration")
+    assert {span_ids(flowtel_telemetry.span("napping_flow"))} == exemplar_ids(
+        metrics, "cicd.pipeline.run.duration"
+    )
+
+
+def test_exemplar_values_are_the_measurements(flowtel_telemetry):
+    """A duration exemplar's value is the run's recorded duration in seconds."""
+    run = napping_flow().execute()
+    [point] = metric_by_name(flowtel_telemetry)["cicd.pipeline.run.duration"].data.data_points
+    [exemplar] = point.exemplars
+    assert run.flow_duration == exemplar.value
+
+
+def test_unsampled_runs_leave_no_exemplars():
+    """With a sampler that drops every trace, the trace-based filter keeps no exemplar."""
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+
+    from flowtel.telemetry._runtime import RUNTIME
+
+    reader = InMemoryMetricReader()
+    meter_provider = MeterProvider(metric_readers=[reader])
+    RUNTIME.use_providers(TracerProvider(sampler=ALWAYS_OFF), None, meter_provider)
+    failing_check_flow().execute()
+    data = reader.get_metrics_data()
+    points = [
+        point
+        for resource_metrics in data.resource_metrics
+        for scope_metrics in resource_metrics.scope_metrics
+        for metric in scope_metrics.metrics
+        for point in metric.data.data_points
+    ]
+    assert 4 <= len(points)
+    assert [] == [point for point in points if point.exemplars]
+    meter_provider.shutdown()

@@ -298,3 +298,64 @@ def test_all_flowtel_spans_are_internal(flowtel_telemetry):
     parent_flow().execute()
     kinds = {span.kind for span in flowtel_telemetry.spans}
     assert {SpanKind.INTERNAL} == kinds
+
+
+# -- runs that start outside the span that made them: new trace, span link -----------------
+
+
+@flow()
+def background_flow():
+    leaf(1)
+
+
+def run_on_bare_thread(run):
+    """Execute ``run`` on a new thread that does not carry the caller's context."""
+    worker = threading.Thread(target=run.execute)
+    worker.start()
+    worker.join()
+
+
+def test_a_run_started_with_no_current_span_links_to_the_span_where_it_was_made(
+    flowtel_telemetry,
+):
+    """A flow made inside a span but run on a bare thread starts a new trace linked to that span."""
+    tracer = flowtel_telemetry.tracer_provider.get_tracer("app")
+    with tracer.start_as_current_span("request") as request:
+        run = background_flow()
+    run_on_bare_thread(run)
+    span = flowtel_telemetry.span("background_flow")
+    assert None is span.parent
+    assert request.get_span_context().trace_id != span.context.trace_id
+    assert [request.get_span_context()] == [link.context for link in span.links]
+    assert span.context.span_id == parent_id(flowtel_telemetry.span("leaf"))
+
+
+def test_a_detached_run_inside_an_open_span_starts_a_new_trace_linked_to_it(flowtel_telemetry):
+    """detach() makes the run the root of a new trace with a link to the span current then."""
+    tracer = flowtel_telemetry.tracer_provider.get_tracer("app")
+    with tracer.start_as_current_span("request") as request:
+        run = background_flow().detach()
+        run.execute()
+    span = flowtel_telemetry.span("background_flow")
+    assert (None, [request.get_span_context()]) == (
+        span.parent,
+        [link.context for link in span.links],
+    )
+    assert request.get_span_context().trace_id != span.context.trace_id
+    assert span.context.trace_id == flowtel_telemetry.span("leaf").context.trace_id
+
+
+def test_a_run_inside_the_span_that_made_it_is_its_child_without_links(flowtel_telemetry):
+    """The usual case is unchanged: a flow run inside a span is its child and has no links."""
+    tracer = flowtel_telemetry.tracer_provider.get_tracer("app")
+    with tracer.start_as_current_span("request") as request:
+        background_flow().execute()
+    span = flowtel_telemetry.span("background_flow")
+    assert (request.get_span_context().span_id, ()) == (parent_id(span), tuple(span.links))
+
+
+def test_a_detached_run_made_outside_any_span_is_a_root_without_links(flowtel_telemetry):
+    """detach() with no current span gives a plain new trace (nothing to link to)."""
+    background_flow().detach().execute()
+    span = flowtel_telemetry.span("background_flow")
+    assert (None, ()) == (span.parent, tuple(span.links))

@@ -204,10 +204,15 @@ def test_flow_is_not_slowed_by_the_outage(outage):
 
 
 def test_exactly_one_flowtel_warning_about_the_outage(outage):
-    """The outage is reported by flowtel exactly once, however many exports fail."""
+    """The outage is reported by flowtel exactly once, cause first, however many exports of
+    however many signals fail; none of the OTLP exporters' own retry lines is printed."""
     warnings = flowtel_warnings(outage["outage_stderr"])
+    where = f"http://127.0.0.1:{outage['receiver'].port}"
     assert 1 == len(warnings), warnings
-    assert True is ("could not export" in warnings[0])
+    assert warnings[0].startswith(
+        f"flowtel: cannot export telemetry to {where}: connection refused;"
+    ), warnings[0]
+    assert [] == [line for line in outage["stderr"] if "retrying in" in line]
 
 
 def test_export_resumes_when_the_endpoint_is_back(outage):
@@ -265,12 +270,16 @@ def test_a_short_script_exits_promptly_when_the_endpoint_is_down(protocol):
     elapsed = time.monotonic() - started
     assert (0, "90") == (result.returncode, result.stdout.strip())
     assert elapsed < 8, f"exit took {elapsed:.1f} s"
-    assert 1 == result.stderr.count("endpoint unreachable at shutdown"), result.stderr
+    where = f"http://127.0.0.1:{port}"
+    assert [
+        f"flowtel: {where}: connection refused. Dropped 11 spans (endpoint unreachable at "
+        f"shutdown: 11) and 0 log records"
+    ] == [line for line in result.stderr.splitlines() if line.startswith("flowtel")]
 
 
 def test_demo_reports_dropped_telemetry_when_the_endpoint_is_down():
-    """`flowtel demo` against a closed port still runs its flows, then says the telemetry was
-    dropped and exits 1."""
+    """`flowtel demo` against a closed port still runs its flows, then says per signal, on
+    stdout, that the endpoint refused the connection and what was dropped, and exits 1."""
     port = closed_port()
     environment = child_environment({"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}"})
     result = subprocess.run(
@@ -281,6 +290,38 @@ def test_demo_reports_dropped_telemetry_when_the_endpoint_is_down():
         env=environment,
     )
     lines = result.stdout.strip().splitlines()
-    assert 1 == result.returncode
-    assert lines[-3].startswith("process_orders: completed")
-    assert f"could not reach http://127.0.0.1:{port}: the telemetry was dropped" == lines[-1]
+    where = f"http://127.0.0.1:{port}"
+    assert (1, "") == (result.returncode, result.stderr)
+    assert lines[-5].startswith("process_orders: completed")
+    assert [
+        f"traces: could not export to {where}: connection refused; 12 spans dropped "
+        "(12 endpoint unreachable at shutdown)",
+        f"logs: could not export to {where}: connection refused; 5 log records dropped "
+        "(5 endpoint unreachable at shutdown)",
+        f"metrics: could not export to {where}: connection refused",
+    ] == lines[-3:]
+
+
+def test_demo_against_a_traces_only_endpoint_reports_each_signal():
+    """`flowtel demo` against an endpoint that takes traces but not logs or metrics (as Jaeger):
+    traces delivered, each refused signal named with the variable that turns it off, exit 0."""
+    with OtlpReceiver("grpc", refuse={"logs": 404, "metrics": 404}) as receiver:
+        result = subprocess.run(
+            [sys.executable, "-m", "flowtel", "demo"],
+            capture_output=True,
+            text=True,
+            timeout=CHILD_TIMEOUT_S,
+            env=child_environment({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint}),
+        )
+    lines = result.stdout.strip().splitlines()
+    assert (0, "") == (result.returncode, result.stderr)
+    assert [
+        f"traces: 12 spans delivered to {receiver.endpoint}",
+        "logs: the endpoint does not accept OTLP logs (UNIMPLEMENTED); set OTEL_LOGS_EXPORTER=none",
+        "metrics: the endpoint does not accept OTLP metrics (UNIMPLEMENTED); "
+        "set OTEL_METRICS_EXPORTER=none",
+        f"telemetry sent to {receiver.endpoint} as service 'flowtel-demo'",
+    ] == lines[-5:-1]
+    assert lines[-1].startswith("next: ")  # where to look, after the per-signal lines
+    assert 12 == len(receiver.spans())
+    assert [] == [line for line in lines if "unreachable" in line or "could not" in line]

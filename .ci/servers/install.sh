@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the telemetry servers that flowtel's stack tests (tests/stack/) run as local processes:
-#   - prometheus + promtool and docker-compose (Debian packages), if missing;
+#   - prometheus + promtool, prometheus-alertmanager + amtool and docker-compose (Debian packages),
+#     if missing;
 #   - Jaeger v2, built from the Go module in .ci/servers/jaeger;
 #   - an OpenTelemetry Collector holding exactly the components collector-config/otelcol.yaml uses,
 #     built from the Go module in .ci/servers/otelcol.
@@ -44,6 +45,8 @@ print_paths() {
     echo "FLOWTEL_JAEGER_BIN=$jaeger_bin"
     echo "PROMETHEUS_BIN=$(command -v prometheus || echo missing)"
     echo "PROMTOOL_BIN=$(command -v promtool || echo missing)"
+    echo "ALERTMANAGER_BIN=$(command -v prometheus-alertmanager || echo missing)"
+    echo "AMTOOL_BIN=$(command -v amtool || echo missing)"
     echo "DOCKER_COMPOSE_BIN=$(command -v docker-compose || echo missing)"
 }
 if [ "${1:-}" = "--print" ]; then print_paths; exit 0; fi
@@ -57,6 +60,8 @@ fi
 # --- Debian packages -------------------------------------------------------------------------
 apt_missing=()
 command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || apt_missing+=(prometheus)
+command -v prometheus-alertmanager >/dev/null 2>&1 && command -v amtool >/dev/null 2>&1 \
+    || apt_missing+=(prometheus-alertmanager)
 command -v docker-compose >/dev/null 2>&1 || apt_missing+=(docker-compose)
 if [ "${#apt_missing[@]}" -gt 0 ]; then
     sudo=""
@@ -64,8 +69,8 @@ if [ "${#apt_missing[@]}" -gt 0 ]; then
     log "apt-get install ${apt_missing[*]}"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${apt_missing[@]}" >/dev/null
-    # The Debian package may start a system prometheus on :9090 where an init system runs; the tests
-    # use their own instance on a free port, so it is left alone.
+    # The Debian packages may start a system prometheus (:9090) and alertmanager (:9093) where an init
+    # system runs; the tests use their own instances on free ports, so those are left alone.
 fi
 
 # --- Go builds ---------------------------------------------------------------------------------

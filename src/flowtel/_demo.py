@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import random
 from typing import Any, TextIO
@@ -11,6 +12,7 @@ from urllib.parse import urlsplit
 from ._config import Flow_Run__Config
 from ._decorators import flow, task
 from ._flow import Flow
+from .telemetry._attributes import mask_url_credentials
 
 
 @task()
@@ -77,25 +79,32 @@ def nightly_sync() -> None:
 
 
 def run_demo(service_name: str, runs: int, out: TextIO) -> int:
-    from .telemetry._configure import configure, endpoint_unreachable, shutdown
+    from .telemetry._configure import configure, export_ok, export_summaries, shutdown
 
     configure(service_name=service_name)
     endpoint = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    # One report on one stream, cause first: flowtel's export warnings go to ``out`` too.
+    report = _ReportTo(out)
     for _ in range(runs):
         orders = process_orders(5).execute()
         failed = nightly_sync().execute()
-    shutdown()
-    unreachable = endpoint_unreachable()
+    try:
+        shutdown()
+    finally:
+        report.close()
     out.write(
         f"\nprocess_orders: {orders.flow_status} ({orders.flow_return_value}), "
         f"{len(orders.executed_tasks)} tasks, {orders.failed_tasks} tolerated failure\n"
         f"nightly_sync:   {failed.flow_status} ({failed.flow_error!r})\n"
     )
-    if endpoint and unreachable:
-        out.write(f"could not reach {endpoint}: the telemetry was dropped\n")
+    for line in export_summaries():
+        out.write(line + "\n")
+    if not export_ok():
         return 1
     if endpoint:
-        out.write(f"telemetry sent to {endpoint} as service '{service_name}'\n")
+        out.write(
+            f"telemetry sent to {mask_url_credentials(endpoint)} as service '{service_name}'\n"
+        )
     out.write(where_to_look(endpoint, service_name) + "\n")
     return 0
 
@@ -111,7 +120,28 @@ def where_to_look(endpoint: str | None, service_name: str) -> str:
     if ":" in host:
         host = f"[{host}]"  # an IPv6 address in a URL
     return (
-        f"next: with this repository's stack behind {endpoint}, open Jaeger at "
+        f"next: with this repository's stack behind {mask_url_credentials(endpoint)}, open Jaeger at "
         f"http://{host}:16686 (service '{service_name}', Find Traces) or Grafana at "
         f"http://{host}:3000 (dashboard 'flowtel runs')"
     )
+
+
+class _ReportTo(logging.Handler):
+    """While the demo runs, flowtel's telemetry warnings are written to the demo's stream."""
+
+    def __init__(self, out: TextIO) -> None:
+        super().__init__(logging.INFO)
+        self.out = out
+        self.logger = logging.getLogger("flowtel.telemetry")
+        self.propagate = self.logger.propagate
+        self.logger.addHandler(self)
+        self.logger.propagate = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING:
+            self.out.write(record.getMessage() + "\n")
+
+    def close(self) -> None:
+        self.logger.removeHandler(self)
+        self.logger.propagate = self.propagate
+        super().close()

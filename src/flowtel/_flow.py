@@ -83,6 +83,8 @@ class Flow(RunLogging):
         self._kwargs: dict = {}
         self._runs = 0
         self._with_tokens: list[contextvars.Token] = []
+        self._origin: Any = None  # span context current where this Flow was made or detached
+        self._detached = False
         self._init_run_state()
 
     def _init_run_state(self) -> None:
@@ -136,6 +138,20 @@ class Flow(RunLogging):
         self._kwargs = kwargs
         if not self.flow_name:
             self.flow_name = info.function_name
+        self._origin = telemetry.current_span_context()
+        return self
+
+    def detach(self) -> Flow:
+        """Make this run start its own trace, linked to the span current now; returns self.
+
+        For a run that outlives the operation starting it, e.g. a flow handed to FastAPI's
+        ``BackgroundTasks`` during a request: its span becomes the root of a new trace with a
+        span link to the request's span, instead of a child that keeps the request's trace
+        open. (A run that starts with no current span at all, say on a bare thread, is linked
+        to the span current where the Flow was made, without detach().)
+        """
+        self._detached = True
+        self._origin = telemetry.current_span_context()
         return self
 
     @property

@@ -13,6 +13,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from ._batch import add_run_command
+
 DESCRIPTION = """\
 flowtel runs Python flows and tasks whose every run is OpenTelemetry telemetry:
 a flow run is a trace, each task a child span, messages are span events and log records.
@@ -23,6 +25,8 @@ examples:
   flowtel demo                 run example flows and print each run as a trace tree
   OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317 flowtel demo
                                send the demo's traces, logs and metrics over OTLP instead
+  flowtel run jobs:nightly --param day=2026-11-30
+                               run one flow as a batch job (exit 0 completed, 1 failed)
 
 Run 'flowtel COMMAND --help' for a command's options.
 """
@@ -82,7 +86,7 @@ def _run_demo(arguments: argparse.Namespace, parser: argparse.ArgumentParser) ->
     return run_demo(service_name=service_name, runs=arguments.runs, out=sys.stdout)
 
 
-SUBCOMMANDS: list[Callable[[Any], None]] = [_add_demo]
+SUBCOMMANDS: list[Callable[[Any], Any]] = [_add_demo, add_run_command]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -455,7 +455,11 @@ def configure_worker(
     service_name = None if _configure._env("OTEL_SERVICE_NAME") else flow_service_name
     if env_endpoint:
         _configure.configure(
-            service_name=service_name, resource_attributes=resource, console=False, **options
+            service_name=service_name,
+            resource_attributes=resource,
+            console=False,
+            handle_sigterm=False,  # the worker's own shutdown is Dask's
+            **options,
         )
         return "environment"
     if settings and settings.get("endpoint"):
@@ -466,6 +470,7 @@ def configure_worker(
             headers=settings.get("headers"),
             console=False,
             resource_attributes=resource,
+            handle_sigterm=False,
             **options,
         )
         return "flow settings"

@@ -7,7 +7,8 @@ The fixtures are registered in conftest.py.
 - ``jaeger``: Jaeger v2 with in-memory storage, running the shipped ``collector-config/jaeger.yaml``;
 - ``sink``: a second collector standing in for Tempo and Loki (``tests/stack/sink-collector.yaml``);
 - ``prometheus``: Prometheus (Debian package) scraping the collector with the shipped
-  ``collector-config/prometheus/prometheus.yml`` and rules, intervals shortened to 1s.
+  ``collector-config/prometheus/prometheus.yml`` and rules, intervals shortened to 1s, exemplar
+  storage on (test_alerting.py runs a second one that sends alerts to Alertmanager).
 
 Servers start once per session, are waited on until ready, and are stopped by pid at teardown (also
 when a test or a start-up fails). A missing binary skips the tests locally, with the command that
@@ -21,6 +22,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -44,6 +46,7 @@ COLLECTOR_CONFIG = REPO / "collector-config"
 OTELCOL_CONFIG = COLLECTOR_CONFIG / "otelcol.yaml"
 JAEGER_CONFIG = COLLECTOR_CONFIG / "jaeger.yaml"
 PROMETHEUS_DIR = COLLECTOR_CONFIG / "prometheus"
+ALERTMANAGER_CONFIG = COLLECTOR_CONFIG / "alertmanager" / "alertmanager.yml"
 SINK_CONFIG = STACK_TESTS / "sink-collector.yaml"
 FLOW_SCENARIOS = STACK_TESTS / "flow_scenarios.py"
 SERVERS = REPO / ".ci" / "servers"
@@ -254,6 +257,7 @@ class Jaeger:
     server: Server
     otlp_grpc: str  # host:port
     query_url: str  # http://host:port
+    otlp_http: str = ""  # host:port
 
 
 @dataclass
@@ -318,7 +322,7 @@ def jaeger(stack_logs: Path) -> Iterator[Jaeger]:
         query_url = f"http://127.0.0.1:{ports['query']}"
         server.wait_http_ok(f"{query_url}/api/services")
         server.wait_http_ok(f"http://127.0.0.1:{ports['health']}/status")
-        yield Jaeger(server, f"127.0.0.1:{ports['grpc']}", query_url)
+        yield Jaeger(server, f"127.0.0.1:{ports['grpc']}", query_url, f"127.0.0.1:{ports['http']}")
 
 
 @pytest.fixture(scope="session")
@@ -373,38 +377,96 @@ def collector(jaeger: Jaeger, sink: Sink, stack_logs: Path) -> Iterator[Collecto
         )
 
 
-def prometheus_test_config(collector: Collector, directory: Path) -> Path:
-    """The shipped prometheus.yml with 1s intervals, local targets and absolute rule paths."""
+def prometheus_test_config(
+    collector: Collector,
+    directory: Path,
+    *,
+    name: str = "prometheus-test.yml",
+    rule_files: list[Path] | None = None,
+    alertmanager: str | None = None,
+    keep_job: str | None = None,
+) -> Path:
+    """The shipped prometheus.yml with 1s intervals, local targets and absolute rule paths.
+
+    ``rule_files`` replaces the shipped rules; ``alertmanager`` (host:port) is where alerts go
+    (without it the config sends none); ``keep_job`` keeps only that service's flowtel series.
+    """
     config = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text())
     config["global"]["scrape_interval"] = "1s"
     config["global"]["evaluation_interval"] = "1s"
-    config["rule_files"] = [str(PROMETHEUS_DIR / pattern) for pattern in config["rule_files"]]
+    if rule_files is None:
+        config["rule_files"] = [str(PROMETHEUS_DIR / pattern) for pattern in config["rule_files"]]
+    else:
+        config["rule_files"] = [str(path) for path in rule_files]
+    if alertmanager is None:
+        del config["alerting"]
+    else:
+        config["alerting"]["alertmanagers"] = [{"static_configs": [{"targets": [alertmanager]}]}]
     targets = {"flowtel": collector.exporter_target, "otel-collector": collector.telemetry_target}
     for job in config["scrape_configs"]:
         job["static_configs"] = [{"targets": [targets[job["job_name"]]]}]
-    path = directory / "prometheus-test.yml"
+        if keep_job is not None and job["job_name"] == "flowtel":
+            job["metric_relabel_configs"] = [
+                {"source_labels": ["job"], "regex": re.escape(keep_job), "action": "keep"}
+            ]
+    path = directory / name
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 
 
-@pytest.fixture(scope="session")
-def prometheus(collector: Collector, stack_logs: Path) -> Iterator[Prometheus]:
+@contextlib.contextmanager
+def running_prometheus(config: Path, directory: Path, name: str) -> Iterator[Prometheus]:
+    """A Prometheus (exemplar storage on) with this config, data under ``directory / name``."""
     binary = system_tool("prometheus")
-    config = prometheus_test_config(collector, stack_logs)
     port = free_port()
     argv = [
         str(binary),
         f"--config.file={config}",
-        f"--storage.tsdb.path={stack_logs / 'prometheus-data'}",
+        f"--storage.tsdb.path={directory / (name + '-data')}",
         f"--web.listen-address=127.0.0.1:{port}",
         "--storage.tsdb.retention.time=1h",
+        "--enable-feature=exemplar-storage",
         "--log.level=warn",
     ]
-    server = Server("prometheus", argv, server_env(), stack_logs)
+    server = Server(name, argv, server_env(), directory)
     with running(server):
         url = f"http://127.0.0.1:{port}"
         server.wait_http_ok(f"{url}/-/ready")
         yield Prometheus(server, url, config)
+
+
+@pytest.fixture(scope="session")
+def prometheus(collector: Collector, stack_logs: Path) -> Iterator[Prometheus]:
+    config = prometheus_test_config(collector, stack_logs)
+    with running_prometheus(config, stack_logs, "prometheus") as server:
+        yield server
+
+
+@dataclass
+class Alertmanager:
+    server: Server
+    url: str  # http://host:port
+    target: str  # host:port, for Prometheus' alerting config
+
+
+@contextlib.contextmanager
+def running_alertmanager(config: Path, directory: Path) -> Iterator[Alertmanager]:
+    """Alertmanager (Debian's prometheus-alertmanager) with this config, clustering off."""
+    binary = system_tool("prometheus-alertmanager")
+    port = free_port()
+    argv = [
+        str(binary),
+        f"--config.file={config}",
+        f"--storage.path={directory / 'alertmanager-data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--cluster.listen-address=",  # one instance: no gossip port on every interface
+        "--log.level=warn",
+    ]
+    server = Server("alertmanager", argv, server_env(), directory)
+    with running(server):
+        url = f"http://127.0.0.1:{port}"
+        server.wait_http_ok(f"{url}/-/ready")
+        yield Alertmanager(server, url, f"127.0.0.1:{port}")
 
 
 # --- running flows ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from .servers import (
+    ALERTMANAGER_CONFIG,
     COLLECTOR_CONFIG,
     JAEGER_CONFIG,
     OTELCOL_CONFIG,
@@ -113,6 +114,73 @@ def test_promtool_runs_the_rule_unit_tests():
     assert "SUCCESS" in done.stdout, output(done)
 
 
+# --- Alertmanager --------------------------------------------------------------------------
+
+
+def test_amtool_checks_the_shipped_alertmanager_config():
+    """`amtool check-config` accepts collector-config/alertmanager/alertmanager.yml."""
+    done = run([system_tool("amtool"), "check-config", ALERTMANAGER_CONFIG])
+    assert 0 == done.returncode, output(done)
+    assert "SUCCESS" in done.stdout, output(done)
+
+
+def test_amtool_checks_the_commented_receiver_examples(tmp_path: Path):
+    """The commented Slack, e-mail and PagerDuty examples, uncommented, are a valid config too."""
+    text = re.sub(r"^( +)# ?(.*)$", r"\1\2", ALERTMANAGER_CONFIG.read_text(), flags=re.MULTILINE)
+    path = tmp_path / "alertmanager-examples.yml"
+    path.write_text(text)
+    done = run([system_tool("amtool"), "check-config", path])
+    assert 0 == done.returncode, output(done)
+    receivers = {r["name"] for r in yaml.safe_load(text)["receivers"]}
+    assert {"flowtel-webhook", "flowtel-slack", "flowtel-email", "flowtel-pagerduty"} == receivers
+
+
+def test_alertmanager_groups_by_flow_and_task_and_inhibits_task_pages():
+    """Alerts are grouped per service, flow and task; the flow-ratio alert mutes its flow's task alerts."""
+    config = yaml.safe_load(ALERTMANAGER_CONFIG.read_text())
+    route = config["route"]
+    assert ["alertname", "job", "cicd_pipeline_name", "cicd_pipeline_task_name"] == route[
+        "group_by"
+    ]
+    assert [
+        {
+            "source_matchers": ['alertname="FlowtelFlowFailureRatio"'],
+            "target_matchers": ['alertname="FlowtelTaskFailures"'],
+            "equal": ["job", "cicd_pipeline_name"],
+        }
+    ] == config["inhibit_rules"]
+    [webhook] = next(r for r in config["receivers"] if r["name"] == route["receiver"])[
+        "webhook_configs"
+    ]
+    assert True is webhook["send_resolved"]
+
+
+def test_prometheus_sends_alerts_to_the_compose_alertmanager():
+    """prometheus.yml names the compose service alertmanager:9093 as its Alertmanager."""
+    config = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text())
+    targets = [
+        target
+        for alertmanager in config["alerting"]["alertmanagers"]
+        for static in alertmanager["static_configs"]
+        for target in static["targets"]
+    ]
+    assert ["alertmanager:9093"] == targets
+    assert "9093" in str(compose_services()["alertmanager"]["ports"])
+
+
+def test_alert_rules_never_label_alerts_with_run_ids():
+    """No alert rule label or grouping uses a run id: one alert per flow/task, not per run."""
+    rules = [
+        rule
+        for path in sorted((PROMETHEUS_DIR / "rules").glob("*.yml"))
+        for group in yaml.safe_load(path.read_text())["groups"]
+        for rule in group["rules"]
+    ]
+    assert 2 == len(rules)
+    assert [] == [r["alert"] for r in rules if "run_id" in r["expr"] + str(r.get("labels"))]
+    assert ["severity"] == sorted({key for r in rules for key in r["labels"]})
+
+
 # --- docker-compose -------------------------------------------------------------------------
 
 
@@ -149,6 +217,7 @@ def test_every_compose_image_is_pinned():
         "tempo",
         "loki",
         "prometheus",
+        "alertmanager",
         "grafana",
         "dask-scheduler",
         "dask-worker-1",
@@ -163,7 +232,8 @@ def test_every_compose_image_is_pinned():
 
 
 def test_compose_runs_the_shipped_configs():
-    """The compose services run the repository's collector, Jaeger, Tempo, Loki and Prometheus configs."""
+    """The compose services run the repository's collector, Jaeger, Tempo, Loki, Prometheus and
+    Alertmanager configs."""
     mounted = {
         (COMPOSE_FILE.parent / volume.split(":")[0]).resolve()
         for service in compose_services().values()
@@ -176,6 +246,7 @@ def test_compose_runs_the_shipped_configs():
         COLLECTOR_CONFIG / "loki.yaml",
         PROMETHEUS_DIR / "prometheus.yml",
         PROMETHEUS_DIR / "rules",
+        ALERTMANAGER_CONFIG,
         REPO / "grafana" / "dashboards",
         REPO / "grafana" / "provisioning" / "datasources",
         REPO / "grafana" / "provisioning" / "alerting",

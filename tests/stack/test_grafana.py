@@ -104,12 +104,27 @@ def test_trace_links_between_datasources_point_at_provisioned_uids():
     provisioned = {ds["uid"] for ds in provisioned_datasources()}
     links = {ds["uid"]: referenced_uids(ds.get("jsonData", {})) for ds in provisioned_datasources()}
     assert {
-        "prometheus": {"tempo"},
+        "prometheus": {"tempo", "jaeger"},
         "tempo": {"loki", "prometheus"},
         "jaeger": {"loki", "prometheus"},
         "loki": {"tempo", "jaeger"},
     } == links
     assert set() == set().union(*links.values()) - provisioned
+
+
+def test_grafana_alert_rules_link_to_the_failing_runs_as_the_prometheus_rules_do():
+    """The Grafana twins carry the same Jaeger and Grafana/Tempo link annotations as the
+    Prometheus rules (which promtool tests and tests/stack/test_alerting.py follow)."""
+    prometheus_rules = [
+        rule
+        for path in sorted((REPO / "collector-config" / "prometheus" / "rules").glob("*.yml"))
+        for group in yaml.safe_load(path.read_text())["groups"]
+        for rule in group["rules"]
+    ]
+    links = ("jaeger_url", "grafana_url")
+    assert [{k: r["annotations"][k] for k in links} for r in prometheus_rules] == [
+        {k: r["annotations"][k] for k in links} for r in alert_rules()
+    ]
 
 
 def test_dashboard_has_the_promised_panels():

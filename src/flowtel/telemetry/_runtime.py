@@ -76,6 +76,7 @@ RESULT_ERROR = "error"
 MESSAGE_EVENT = "flowtel.message"
 ARTIFACT_EVENT = "flowtel.artifact"
 RESULT_EVENT = "flowtel.result"
+FLOW_STARTED = "flow started"
 
 _SEVERITY = {
     logging.DEBUG: (SeverityNumber.DEBUG, "DEBUG"),
@@ -142,6 +143,7 @@ class Runtime:
         self.attribute_value_limit = DEFAULT_VALUE_LIMIT
         self.record_arguments = False
         self.record_return_values = False
+        self.flow_start_records = False
         self.raise_internal_errors = os.environ.get("FLOWTEL_RAISE_INTERNAL_ERRORS") == "1"
         self._reported: set[str] = set()
         self._providers: tuple[Any, Any, Any] | None = None
@@ -312,6 +314,26 @@ def _arguments_attribute(info: Any, args: tuple, kwargs: dict) -> str | None:
 # -- flow hooks ------------------------------------------------------------------------
 
 
+def current_span_context() -> trace.SpanContext | None:
+    """The valid span context current now, kept by a new Flow to link a run started elsewhere."""
+    if RUNTIME.tracer() is None:
+        return None
+    span_context = trace.get_current_span().get_span_context()
+    return span_context if span_context.is_valid else None
+
+
+def _parent_and_links(flow: Flow) -> tuple[context.Context | None, list[trace.Link] | None]:
+    # A detached run, or one started with no current span, begins a new trace; it links to
+    # the span that was current where the Flow was made (or detached), as OTel advises for
+    # work that outlives the operation that started it.
+    origin = flow._origin
+    if flow._detached:
+        return context.Context(), [trace.Link(origin)] if origin is not None else None
+    if origin is not None and not trace.get_current_span().get_span_context().is_valid:
+        return None, [trace.Link(origin)]
+    return None, None
+
+
 def flow_started(flow: Flow) -> None:
     runtime = RUNTIME
     try:
@@ -332,12 +354,29 @@ def flow_started(flow: Flow) -> None:
                 captured = _arguments_attribute(info, flow._args, flow._kwargs)
                 if captured is not None:
                     attributes[ARGUMENTS] = captured
-            span = tracer.start_span(flow.flow_name, kind=SpanKind.INTERNAL, attributes=attributes)
+            parent, links = _parent_and_links(flow)
+            span = tracer.start_span(
+                flow.flow_name,
+                context=parent,
+                kind=SpanKind.INTERNAL,
+                attributes=attributes,
+                links=links,
+            )
             flow._span = span
             flow._span_token = context.attach(trace.set_span_in_context(span))
         instruments = runtime.instruments()
         if instruments is not None:
             instruments.flow_active.add(1, runtime.attributes("flow", flow.flow_name))
+        if runtime.flow_start_records:
+            logger = runtime.logger()
+            if logger is not None:
+                logger.emit(
+                    timestamp=time.time_ns(),
+                    severity_number=SeverityNumber.INFO,
+                    severity_text="INFO",
+                    body=FLOW_STARTED,
+                    attributes={PIPELINE_NAME: flow.flow_name, PIPELINE_RUN_ID: flow.flow_id},
+                )
     except Exception:
         runtime.internal_error("flow start")
 
@@ -374,8 +413,10 @@ def flow_stopped(flow: Flow) -> None:
             name = flow.flow_name
             instruments.flow_active.add(-1, runtime.attributes("flow", name))
             attributes = runtime.attributes("flow", name, result)
-            instruments.flow_runs.add(1, attributes)
-            instruments.flow_duration.record(flow.flow_duration, attributes)
+            # The run's span as context: a sampled span makes the measurement an exemplar.
+            run_context = trace.set_span_in_context(span) if span is not None else None
+            instruments.flow_runs.add(1, attributes, context=run_context)
+            instruments.flow_duration.record(flow.flow_duration, attributes, context=run_context)
     except Exception:
         runtime.internal_error("flow stop")
 
@@ -448,8 +489,10 @@ def task_stopped(task: Task) -> None:
             attributes = runtime.attributes(
                 "task", flow.flow_name if flow is not None else "", task.task_name, result
             )
-            instruments.task_runs.add(1, attributes)
-            instruments.task_duration.record(task.duration, attributes)
+            # The run's span as context: a sampled span makes the measurement an exemplar.
+            run_context = trace.set_span_in_context(span) if span is not None else None
+            instruments.task_runs.add(1, attributes, context=run_context)
+            instruments.task_duration.record(task.duration, attributes, context=run_context)
             if task.attempts:
                 instruments.task_attempts.record(task.attempts, attributes)
     except Exception:
