@@ -278,9 +278,10 @@ def submit_async(
     import asyncio
 
     flow = current_flow.get()
-    if flow is not None and flow._task_runner().remote:
-        future: TaskRunFuture = flow._task_runner().submit_task(call, task_name, args, kwargs, True)
-        flow._pending_futures.append(future)
+    remote = _remote_runner(flow)
+    if remote is not None:
+        future: TaskRunFuture = remote.submit_task(call, task_name, args, kwargs, True)
+        flow._pending_futures.append(future)  # type: ignore[union-attr]
         return future
     try:
         loop = asyncio.get_running_loop()
@@ -299,6 +300,16 @@ def submit_async(
     if flow is not None:
         flow._pending_futures.append(future)
     return future
+
+
+def _remote_runner(flow: Any) -> TaskRunner | None:
+    """The flow run's runner if its task runner runs tasks in other processes, else None
+    (without making a local runner that the call may not need)."""
+    options = flow._options if flow is not None else None
+    prototype = options.task_runner if options is not None else None
+    if prototype is None or not prototype.remote:
+        return None
+    return flow._task_runner()  # type: ignore[no-any-return]
 
 
 def _call_with(call: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
@@ -388,9 +399,10 @@ def map_calls(
                 call_kwargs[key] = values[index]
         calls.append((tuple(call_args[i] for i in range(len(args))), call_kwargs))
     flow = current_flow.get()
-    if call is not None and flow is not None and flow._task_runner().remote:
-        submitted = flow._task_runner().submit_tasks(call, task_name, calls, is_async)
-        flow._pending_futures.extend(submitted)
+    remote = _remote_runner(flow) if call is not None else None
+    if remote is not None:
+        submitted = remote.submit_tasks(call, task_name, calls, is_async)  # type: ignore[arg-type]
+        flow._pending_futures.extend(submitted)  # type: ignore[union-attr]
         return TaskRunFutureList(submitted)
     return TaskRunFutureList([submit(*positional, **named) for positional, named in calls])
 
