@@ -19,6 +19,8 @@ def main(endpoint: str) -> None:
 
     flowtel.configure(endpoint=endpoint, service_name="dask-flow")
     runner = DaskTaskRunner(
+        cluster_class="distributed.LocalCluster",  # a dotted name, imported at the first submit
+        adapt_kwargs={"minimum": 2, "maximum": 2},
         cluster_kwargs={
             "n_workers": 2,
             "threads_per_worker": 1,

@@ -233,7 +233,7 @@ def test_flow_timeout_cancels_its_pending_dask_futures(runner):
     with pytest.raises(TimeoutError, match="flow 'waits_too_long' timed out after 1 s"):
         waits_too_long().execute()
 
-    assert time.perf_counter() - started < 1.5
+    assert time.perf_counter() - started < 2.5  # waiting for all six would take 4.5 s
     statuses = [future._future.dask_future.status for future in submitted]
     assert 6 == len(submitted)
     assert statuses.count("cancelled") >= 2, statuses
@@ -253,7 +253,7 @@ def test_a_cancelled_flow_cancels_its_pending_dask_futures(runner):
     with pytest.raises(KeyboardInterrupt):
         interrupted().execute()
 
-    assert time.perf_counter() - started < 1.5
+    assert time.perf_counter() - started < 2.5  # waiting for all six would take 4.5 s
     assert all(future._future.cancelled() for future in submitted)
 
 
