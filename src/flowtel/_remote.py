@@ -23,7 +23,6 @@ import logging
 import pickle
 import time
 import traceback
-from collections.abc import Callable
 from typing import Any
 
 from . import _capture
@@ -296,18 +295,11 @@ def allow_pickling_task_functions_by_value() -> None:
 # -- worker side -----------------------------------------------------------------------
 
 
-def run_submitted(
-    args: tuple,
-    kwargs: dict,
-    *,
-    call: Callable[..., Any],
-    carrier: dict[str, str],
-    flow_snapshot: tuple | None,
-    is_async: bool,
-    task_name: str,
-) -> TaskOutcome:
+def run_submitted(args: tuple, kwargs: dict, shared: tuple) -> TaskOutcome:
     """Run one submitted task call on a worker and return its outcome with the journal.
 
+    ``shared`` is what the calls of one submission share: the task function, the trace
+    context carrier, the flow snapshot, whether the task is async, and its name.
     ``carrier`` holds the W3C trace context of the span current at submit: the task's span
     is its child. Upstream outcomes among the arguments are replaced by their values (an
     upstream error is this call's error, and the task does not run, as in the flow
@@ -317,6 +309,7 @@ def run_submitted(
     from opentelemetry import context
     from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+    call, carrier, flow_snapshot, is_async, task_name = shared
     flow = WorkerFlow(flow_snapshot) if flow_snapshot is not None else None
     context_token = context.attach(TraceContextTextMapPropagator().extract(carrier))
     flow_token = current_flow.set(flow)

@@ -170,16 +170,16 @@ class DaskTaskRunner(TaskRunner):
         flow_snapshot = snapshot(flow)
         args_list = [tuple(_upstream(value) for value in args) for args, _ in calls]
         kwargs_list = [{k: _upstream(v) for k, v in kwargs.items()} for _, kwargs in calls]
+        shared: Any = (call, carrier, flow_snapshot, is_async, task_name)
         try:
+            if len(calls) > 1:
+                # What every call of a map() shares goes to each worker once, not per call.
+                shared = client.scatter([shared], broadcast=True, hash=False)[0]
             dask_futures = client.map(
                 run_submitted,
                 args_list,
                 kwargs_list,
-                call=call,
-                carrier=carrier,
-                flow_snapshot=flow_snapshot,
-                is_async=is_async,
-                task_name=task_name,
+                shared=shared,
                 key=[f"{task_name}-{new_run_id()}" for _ in calls],
                 pure=False,
             )
