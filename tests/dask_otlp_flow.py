@@ -27,7 +27,7 @@ def main(endpoint: str) -> None:
             "processes": True,
             "host": "127.0.0.1",
             "dashboard_address": "127.0.0.1:0",
-        }
+        },
     )
 
     @flow(task_runner=runner)

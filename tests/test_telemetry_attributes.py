@@ -417,11 +417,18 @@ def test_artifact_whose_repr_raises_never_raises(flowtel_telemetry):
 
 
 def test_attribute_values_are_cut_to_the_flowtel_default(flowtel_telemetry, monkeypatch):
-    """Without OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT, values are cut to flowtel's default of 4096."""
+    """Without OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT, values are cut to 4096 with a marker at the end."""
     monkeypatch.delenv("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", raising=False)
-    assert "y" * 4096 == artifact_data_attribute(flowtel_telemetry, "y" * 10_000)
+    marker = "…[cut 5921 chars]"
+    assert "y" * (4096 - len(marker)) + marker == artifact_data_attribute(
+        flowtel_telemetry, "y" * 10_000
+    )
     structure = artifact_data_attribute(flowtel_telemetry, {"rows": list(range(5000))})
-    assert ('{"rows": [0, 1, 2', 4096) == (structure[:17], len(structure))
+    assert ('{"rows": [0, 1, 2', 4096, True) == (
+        structure[:17],
+        len(structure),
+        structure.endswith(" chars]"),
+    )
 
 
 def test_attribute_values_are_cut_to_otel_attribute_value_length_limit(
@@ -443,6 +450,7 @@ def test_attribute_values_are_cut_to_otel_attribute_value_length_limit(
         len(attributes["flowtel.result.summary"]),
     )
     assert '["xxxx' == attributes["flowtel.artifact.big.data"][:6]
+    assert "s" * 84 + "…[cut 216 chars]" == attributes["flowtel.result.summary"]
 
 
 def test_configured_attribute_value_limit_applies_unless_the_env_sets_one(

@@ -172,7 +172,7 @@ def test_export_level_debug_exports_debug_lines(flowtel_telemetry):
     finally:
         flowtel.configure(install_providers=False, export_level="INFO")
     bodies = flowtel_telemetry.log_bodies()
-    for line in ("Executing task 'doubler'", "Task return value: 42", "my debug detail"):
+    for line in ("Executing task 'doubler'", "my debug detail"):
         assert True is (line in bodies), f"{line!r} missing from {bodies}"
     record = record_for(flowtel_telemetry, "Executing task 'doubler'")
     task_span = flowtel_telemetry.span("doubler")
@@ -181,7 +181,42 @@ def test_export_level_debug_exports_debug_lines(flowtel_telemetry):
         record.severity_text,
         record.span_id,
     )
-    assert run.log_messages() == bodies
+    hidden = "[not recorded: record_return_values is off]"
+    local = [line.replace(": 42", f": {hidden}") for line in run.log_messages()]
+    assert local == bodies
+
+
+def test_export_level_debug_never_exports_return_values_unless_recorded(flowtel_telemetry):
+    """The DEBUG return-value lines carry the value only with record_return_values, redacted."""
+
+    @task()
+    def issue_token():
+        return {"user": "ann", "password2": "hunter2"}
+
+    @flow()
+    def token_flow():
+        issue_token()
+        return {"myPassword1": "hunter3", "rows": 2}
+
+    flowtel.configure(install_providers=False, export_level="DEBUG")
+    try:
+        local = token_flow().execute().log_messages()
+        hidden = flowtel_telemetry.log_bodies()
+        flowtel_telemetry.clear()
+        flowtel.configure(install_providers=False, record_return_values=True)
+        token_flow().execute()
+        recorded = flowtel_telemetry.log_bodies()
+    finally:
+        flowtel.configure(install_providers=False, export_level="INFO", record_return_values=False)
+    assert True is ("hunter2" in " ".join(local))  # the run's own log keeps the value
+    assert [
+        "Task return value: [not recorded: record_return_values is off]",
+        "Flow return value: [not recorded: record_return_values is off]",
+    ] == [body for body in hidden if "return value" in body]
+    assert [
+        'Task return value: {"user": "ann", "password2": "[REDACTED]"}',
+        'Flow return value: {"myPassword1": "[REDACTED]", "rows": 2}',
+    ] == [body for body in recorded if "return value" in body]
 
 
 def test_export_level_warning_keeps_info_out(flowtel_telemetry):

@@ -488,7 +488,7 @@ class Flow(RunLogging):
         if config.log_to_console:
             _console_line(level, self.flow_name, task_name, text)
         if exported:
-            telemetry.message(self, task, level, text)
+            telemetry.message(self, task, level, text, template)
         if listeners:
             emit_event(
                 Flow_Run__Event_Type.FLOW_MESSAGE,

@@ -117,7 +117,7 @@ class RunLogging:
     def _log(self, level: int, message: Any, args: tuple = ()) -> None:
         flow, task = self._log_target()
         if flow is not None:
-            flow._message(level, message if type(message) is str else str(message), args, task)
+            flow._message(level, safe_str(message), args, task)
 
     def _capture_print(self, text: str) -> None:
         buffered = self._print_buffer + text

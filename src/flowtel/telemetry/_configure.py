@@ -7,10 +7,10 @@ import logging
 import os
 import threading
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import _logs, metrics, trace
-from opentelemetry.metrics._internal import _ProxyMeterProvider
 
 from . import _sigterm
 from ._export import DEFAULT_SHUTDOWN_TIMEOUT_MS, PROTOCOLS, resolve_signals, sdk_disabled
@@ -48,6 +48,8 @@ def configure(
     record_arguments: bool | None = None,
     record_return_values: bool | None = None,
     attribute_value_limit: int | None = None,
+    message_limit: int | None = None,
+    stacktrace_limit: int | None = None,
     resource_attributes: dict[str, Any] | None = None,
     metric_export_interval_ms: int | None = None,
     install_providers: bool = True,
@@ -69,7 +71,7 @@ def configure(
 
     Providers someone else installed (the application, ``opentelemetry-instrument``) are
     kept: flowtel warns and emits through them. Calling configure again only updates the
-    flowtel options (export_level, record_*, attribute_value_limit). Providers flowtel
+    flowtel options (export_level, record_*, the limits). Providers flowtel
     installed are flushed and shut down at exit, by ``shutdown()``, or on SIGTERM (when its
     disposition is the default: running flows end as cancelled and the exit status is 143;
     ``handle_sigterm=False`` or FLOWTEL_HANDLE_SIGTERM=0 opts out), all within
@@ -78,6 +80,11 @@ def configure(
     ``flow_start_records=True`` also emits an INFO log record "flow started" (flow name, run
     id, and the trace id of its span) as each flow run starts, so a long run can be found
     before it ends; ``flowtel run`` turns it on.
+
+    Limits, in characters (a cut value ends with ``…[cut N chars]``):
+    ``attribute_value_limit`` (default 4096; OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT wins),
+    ``message_limit`` for message and log bodies, exception messages and status
+    descriptions (default 8192), ``stacktrace_limit`` (default 16384).
     """
     _apply_options(
         export_level,
@@ -86,6 +93,7 @@ def configure(
         attribute_value_limit,
         flow_start_records,
     )
+    _apply_limits(message_limit=message_limit, stacktrace_limit=stacktrace_limit)
     if not install_providers:
         return
     timeout_ms = _shutdown_timeout(shutdown_timeout_ms)
@@ -201,6 +209,15 @@ def _apply_options(
         RUNTIME.attribute_value_limit = attribute_value_limit
 
 
+def _apply_limits(**limits: int | None) -> None:
+    for name, limit in limits.items():
+        if limit is None:
+            continue
+        if type(limit) is not int or limit <= 0:
+            raise ValueError(f"{name} must be a positive int (characters), got {limit!r}")
+        setattr(RUNTIME, name, limit)
+
+
 def _level(level: int | str) -> int:
     if isinstance(level, bool):
         raise TypeError(f"export_level must be a logging level, got {level!r}")
@@ -231,10 +248,34 @@ def _resource(service_name: str | None, attributes: dict[str, Any] | None) -> An
     return Resource.create(merged)
 
 
-def _kept_app_provider(current: Any, proxy_type: type, kind: str, kept: list[str]) -> bool:
-    """True (noted in ``kept``) when someone else installed the global ``kind`` provider."""
-    if isinstance(current, proxy_type):
+def _looks_installed(current: Any, no_op_type: type) -> bool:
+    """Whether a global provider seems installed by someone else (the app, ``opentelemetry-
+    instrument``): a no-op one, or one with shutdown(), which the API's stand-in lacks."""
+    return isinstance(current, no_op_type) or hasattr(current, "shutdown")
+
+
+def _kept_app_provider(
+    set_global: Callable[[Any], None],
+    get_global: Callable[[], Any],
+    provider: Any,
+    kind: str,
+    kept: list[str],
+) -> bool:
+    """Make ``provider`` the global ``kind`` provider; True (noted in ``kept``, ``provider``
+    shut down) when someone else installed one first.
+
+    The logs and metrics APIs keep their stand-in types private, so only trying tells for
+    sure (a second set is refused, and the API logs that); ``_looks_installed`` spares the
+    try in the usual cases.
+    """
+    set_global(provider)
+    current = get_global()
+    if current is provider:
         return False
+    try:
+        provider.shutdown()
+    except Exception:
+        pass
     kept.append(f"a {kind} provider ({type(current).__name__})")
     return True
 
@@ -244,7 +285,9 @@ def _install_tracing(resource: Any, exports: _Exports, console: bool, kept: list
 
     from ._console import ConsoleTreeProcessor
 
-    if _kept_app_provider(trace.get_tracer_provider(), trace.ProxyTracerProvider, "tracer", kept):
+    current = trace.get_tracer_provider()
+    if not isinstance(current, trace.ProxyTracerProvider):  # public, unlike the others
+        kept.append(f"a tracer provider ({type(current).__name__})")
         return
     provider = TracerProvider(resource=resource, shutdown_on_exit=False)
     for processor in exports.span_processors():
@@ -258,14 +301,17 @@ def _install_tracing(resource: Any, exports: _Exports, console: bool, kept: list
 def _install_logs(resource: Any, exports: _Exports, kept: list[str]) -> None:
     from opentelemetry.sdk._logs import LoggerProvider
 
-    if _kept_app_provider(
-        _logs.get_logger_provider(), _logs._internal.ProxyLoggerProvider, "logger", kept
-    ):
+    current = _logs.get_logger_provider()
+    if _looks_installed(current, _logs.NoOpLoggerProvider):
+        kept.append(f"a logger provider ({type(current).__name__})")
         return
     provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+    if _kept_app_provider(
+        _logs.set_logger_provider, _logs.get_logger_provider, provider, "logger", kept
+    ):
+        return
     for processor in exports.log_processors():
         provider.add_log_record_processor(processor)
-    _logs.set_logger_provider(provider)
     _State.logger_provider = provider
 
 
@@ -275,14 +321,19 @@ def _install_metrics(
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
-    if _kept_app_provider(metrics.get_meter_provider(), _ProxyMeterProvider, "meter", kept):
+    current = metrics.get_meter_provider()
+    if _looks_installed(current, metrics.NoOpMeterProvider):
+        kept.append(f"a meter provider ({type(current).__name__})")
         return
     readers = [
         PeriodicExportingMetricReader(exporter, export_interval_millis=interval_ms)
         for exporter in exports.metric_exporters()
     ]
     provider = MeterProvider(resource=resource, metric_readers=readers, shutdown_on_exit=False)
-    metrics.set_meter_provider(provider)
+    if _kept_app_provider(
+        metrics.set_meter_provider, metrics.get_meter_provider, provider, "meter", kept
+    ):
+        return
     _State.meter_provider = provider
 
 

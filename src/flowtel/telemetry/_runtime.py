@@ -4,11 +4,19 @@ Every function here is called synchronously from the run lifecycle. Each must be
 must not block and must not raise: an internal error is logged once (and raised when
 ``RUNTIME.raise_internal_errors`` is set, as the test kit does).
 
-flowtel emits through the global OTel providers, looked up lazily: until an SDK provider is
+flowtel emits through the global OTel providers, looked up lazily through the public API
+only (no private ``opentelemetry`` attribute is read). Until an SDK tracer provider is
 installed (by ``flowtel.configure()``, the application, or ``opentelemetry-instrument``)
-each hook returns after one check. Because the global providers can be set only once, a
-resolved tracer, logger and set of instruments are cached until ``use_providers`` changes
-them (the test kit does that).
+the span hooks return after one check; whether one has been installed since is looked up
+again when a flow starts (and for a task outside a running flow), never per task of a
+running flow, because the API's getter reads the environment on every call. The logger and
+instruments come from the API's global getters once: before a provider is set those are the
+API's proxies, which forward to the real ones as soon as it is. Because the global providers
+can be set only once, what was resolved is cached until ``use_providers`` changes it (the
+test kit does that).
+
+Every string handed to OTel goes through ``_attributes`` (valid UTF-8, bounded, URL
+passwords masked, secrets redacted).
 """
 
 from __future__ import annotations
@@ -21,11 +29,24 @@ from typing import TYPE_CHECKING, Any, cast
 
 from opentelemetry import _logs, context, metrics, trace
 from opentelemetry._logs import SeverityNumber
-from opentelemetry.metrics import _internal as _metrics_internal
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from .._run import error_text, safe_str
-from ._attributes import DEFAULT_VALUE_LIMIT, otlp_safe, redact, value_limit
+from .._run import STATUS_RUNNING
+from ._attributes import (
+    DEFAULT_MESSAGE_LIMIT,
+    DEFAULT_STACKTRACE_LIMIT,
+    DEFAULT_VALUE_LIMIT,
+    REDACTED,
+    error_description,
+    exception_attributes,
+    is_secret_key,
+    otlp_safe,
+    redact,
+    safe_attributes,
+    safe_name,
+    safe_text,
+    value_limit,
+)
 
 if TYPE_CHECKING:
     from .._flow import Flow
@@ -34,16 +55,7 @@ if TYPE_CHECKING:
 
 _internal_logger = logging.getLogger("flowtel.telemetry")
 
-# Providers named by environment variables are loaded by the API's first getter call; when
-# none is named, the private globals tell everything without an environment lookup per call.
-_ENV_PROVIDERS = any(
-    name in os.environ
-    for name in (
-        "OTEL_PYTHON_TRACER_PROVIDER",
-        "OTEL_PYTHON_METER_PROVIDER",
-        "OTEL_PYTHON_LOGGER_PROVIDER",
-    )
-)
+_UNRESOLVED: Any = object()
 
 INSTRUMENTATION_NAME = "flowtel"
 
@@ -73,7 +85,16 @@ RESULT_TIMEOUT = "timeout"
 RESULT_CANCELLATION = "cancellation"
 RESULT_ERROR = "error"
 
+EXCEPTION_EVENT = "exception"
 MESSAGE_EVENT = "flowtel.message"
+# The engine's DEBUG lines that carry a return value: exported only as the redacted,
+# bounded value, and only with record_return_values on.
+RETURN_VALUE_TEMPLATES = {
+    "Task return value: %s": "Task return value: ",
+    "Flow return value: %s": "Flow return value: ",
+}
+NOT_RECORDED = "[not recorded: record_return_values is off]"
+FLOW_RETURN_VALUE_RESULT = "flow-return-value"
 ARTIFACT_EVENT = "flowtel.artifact"
 RESULT_EVENT = "flowtel.result"
 FLOW_STARTED = "flow started"
@@ -101,7 +122,7 @@ def severity(level: int) -> tuple[SeverityNumber, str]:
 def qualified_type(error: BaseException) -> str:
     """The exception's fully qualified type, e.g. ``builtins.ValueError``."""
     kind = type(error)
-    return f"{kind.__module__}.{kind.__qualname__}"
+    return safe_name(f"{kind.__module__}.{kind.__qualname__}")
 
 
 class _Instruments:
@@ -136,11 +157,17 @@ class _Instruments:
 
 
 class Runtime:
-    """flowtel's telemetry settings and the resolved OTel tracer, logger and instruments."""
+    """flowtel's telemetry settings and the resolved OTel tracer, logger and instruments.
+
+    Settings are plain attributes written by ``configure()`` (and tests); the hooks read them
+    from any thread without a lock, as a run sees either the old or the new value.
+    """
 
     def __init__(self) -> None:
         self.export_level = logging.INFO
         self.attribute_value_limit = DEFAULT_VALUE_LIMIT
+        self.message_limit = DEFAULT_MESSAGE_LIMIT
+        self.stacktrace_limit = DEFAULT_STACKTRACE_LIMIT
         self.record_arguments = False
         self.record_return_values = False
         self.flow_start_records = False
@@ -151,9 +178,13 @@ class Runtime:
 
     def _reset_cache(self) -> None:
         self._tracer: trace.Tracer | None = None
-        self._logger: _logs.Logger | None = None
-        self._instruments: _Instruments | None = None
+        self._tracer_checked = False
+        self._logger: Any = _UNRESOLVED
+        self._instruments: Any = _UNRESOLVED
         self._attr_cache: dict[tuple, dict[str, Any]] = {}
+        # The SDK cuts event and log attributes to this limit without a marker, so flowtel
+        # cuts (with its marker) to it first. Read here, not per message.
+        self.sdk_value_limit = value_limit(0) or None
 
     def use_providers(
         self,
@@ -172,66 +203,74 @@ class Runtime:
         """Back to defaults and the global providers (for tests)."""
         self.__init__()  # type: ignore[misc]
 
-    # Lookups read the API's set-once globals directly: the public getters look at the
-    # environment on every call. A found provider is cached until use_providers().
+    def event_limit(self, limit: int) -> int:
+        """``limit``, or the SDK's attribute value limit when that is smaller."""
+        sdk_limit = self.sdk_value_limit
+        return limit if sdk_limit is None or sdk_limit >= limit else sdk_limit
+
+    # The API's public getters read the environment on every call while no provider is
+    # set, so the tracer is looked up again only when ``recheck()`` asks for it.
+
+    def recheck(self) -> None:
+        """Look the tracer provider up again at the next ``tracer()`` if none was found."""
+        if self._tracer is None:
+            self._tracer_checked = False
 
     def tracer(self) -> trace.Tracer | None:
         tracer = self._tracer
-        if tracer is not None:
+        if tracer is not None or self._tracer_checked:
             return tracer
         if self._providers is not None:
             provider = self._providers[0]
         else:
-            provider = getattr(trace, "_TRACER_PROVIDER", None)
-            if provider is None and _ENV_PROVIDERS:
-                provider = trace.get_tracer_provider()
-        if provider is None or isinstance(provider, trace.ProxyTracerProvider):
-            return None
-        tracer = self._tracer = provider.get_tracer(INSTRUMENTATION_NAME, _version())
+            provider = trace.get_tracer_provider()
+            if isinstance(provider, trace.ProxyTracerProvider):
+                provider = None
+        if provider is not None:
+            tracer = self._tracer = provider.get_tracer(INSTRUMENTATION_NAME, _version())
+        self._tracer_checked = True
         return tracer
 
     def logger(self) -> _logs.Logger | None:
         logger = self._logger
-        if logger is not None:
-            return logger
-        if self._providers is not None:
-            provider = self._providers[1]
-        else:
-            provider = getattr(_logs._internal, "_LOGGER_PROVIDER", None)
-            if provider is None and _ENV_PROVIDERS:
+        if logger is _UNRESOLVED:
+            if self._providers is not None:
+                provider = self._providers[1]
+            else:
                 provider = _logs.get_logger_provider()
-        if provider is None or isinstance(provider, _logs._internal.ProxyLoggerProvider):
-            return None
-        logger = self._logger = provider.get_logger(INSTRUMENTATION_NAME, _version())
-        return logger
+            logger = self._logger = (
+                None if provider is None else provider.get_logger(INSTRUMENTATION_NAME, _version())
+            )
+        return logger  # type: ignore[no-any-return]
 
     def instruments(self) -> _Instruments | None:
         instruments = self._instruments
-        if instruments is not None:
-            return instruments
-        if self._providers is not None:
-            provider = self._providers[2]
-        else:
-            provider = getattr(_metrics_internal, "_METER_PROVIDER", None)
-            if provider is None and _ENV_PROVIDERS:
+        if instruments is _UNRESOLVED:
+            if self._providers is not None:
+                provider = self._providers[2]
+            else:
                 provider = metrics.get_meter_provider()
-        if provider is None or isinstance(provider, _metrics_internal._ProxyMeterProvider):
-            return None
-        instruments = self._instruments = _Instruments(
-            provider.get_meter(INSTRUMENTATION_NAME, _version())
-        )
-        return instruments
+            instruments = self._instruments = (
+                None
+                if provider is None
+                else _Instruments(provider.get_meter(INSTRUMENTATION_NAME, _version()))
+            )
+        return instruments  # type: ignore[no-any-return]
 
     def attributes(self, *key: Any) -> dict[str, Any]:
         """A cached, shared metric attribute dict for (kind, names..., result)."""
         found = self._attr_cache.get(key)
         if found is None:
             if key[0] == "flow":
-                found = {PIPELINE_NAME: key[1]}
+                found = {PIPELINE_NAME: safe_name(key[1])}
                 if len(key) > 2:
                     found[PIPELINE_RESULT] = key[2]
             else:
-                found = {PIPELINE_NAME: key[1], TASK_NAME: key[2], TASK_RESULT: key[3]}
+                found = {
+                    PIPELINE_NAME: safe_name(key[1]),
+                    TASK_NAME: safe_name(key[2]),
+                    TASK_RESULT: key[3],
+                }
             self._attr_cache[key] = found
         return found
 
@@ -273,28 +312,18 @@ def result_of(error: BaseException | None, timed_out: bool = False) -> str:
     return RESULT_CANCELLATION
 
 
-def exception_attributes(error: BaseException) -> dict[str, str]:
-    """The OTel ``exception.*`` attributes for ``error``; never raises for a broken __str__."""
-    error_type = type(error)
-    module = error_type.__module__
-    return {
-        "exception.type": error_type.__qualname__
-        if module in (None, "builtins")
-        else f"{module}.{error_type.__qualname__}",
-        "exception.message": safe_str(error),
-        "exception.stacktrace": "".join(
-            traceback.format_exception(error_type, error, error.__traceback__)
-        ),
-    }
-
-
-def _record_error(span: Any, error: BaseException) -> None:
-    # Not span.record_exception(): it calls str(error), which user exceptions may break.
-    attributes = exception_attributes(error)
+def _record_error(runtime: Runtime, span: Any, error: BaseException) -> None:
+    # Not span.record_exception(): its texts are unbounded and may hold lone surrogates,
+    # which make the OTLP encoder drop the whole batch.
+    attributes = exception_attributes(
+        error,
+        runtime.event_limit(runtime.message_limit),
+        runtime.event_limit(runtime.stacktrace_limit),
+    )
     attributes["exception.escaped"] = "False"
-    span.add_event("exception", attributes)
+    span.add_event(EXCEPTION_EVENT, attributes)
     span.set_attribute(ERROR_TYPE, qualified_type(error))
-    span.set_status(Status(StatusCode.ERROR, error_text(error)))
+    span.set_status(Status(StatusCode.ERROR, error_description(error, runtime.message_limit)))
 
 
 def _arguments_attribute(info: Any, args: tuple, kwargs: dict) -> str | None:
@@ -311,11 +340,20 @@ def _arguments_attribute(info: Any, args: tuple, kwargs: dict) -> str | None:
     return otlp_safe(redact(dict(bound)), value_limit(RUNTIME.attribute_value_limit))  # type: ignore[return-value]
 
 
+def _return_value(runtime: Runtime, value: Any) -> str | bool | int | float:
+    return otlp_safe(redact(value), value_limit(runtime.attribute_value_limit))
+
+
+def _option_attributes(options: Any, runtime: Runtime) -> dict[str, Any]:
+    return safe_attributes(options.span_attributes, value_limit(runtime.attribute_value_limit))
+
+
 # -- flow hooks ------------------------------------------------------------------------
 
 
 def current_span_context() -> trace.SpanContext | None:
     """The valid span context current now, kept by a new Flow to link a run started elsewhere."""
+    RUNTIME.recheck()  # once per Flow made, like a flow start
     if RUNTIME.tracer() is None:
         return None
     span_context = trace.get_current_span().get_span_context()
@@ -337,26 +375,28 @@ def _parent_and_links(flow: Flow) -> tuple[context.Context | None, list[trace.Li
 def flow_started(flow: Flow) -> None:
     runtime = RUNTIME
     try:
+        runtime.recheck()
         tracer = runtime.tracer()
         if tracer is not None:
             info = cast("FunctionInfo", flow._info)
+            name = safe_name(flow.flow_name)
             attributes: dict[str, Any] = {
-                PIPELINE_NAME: flow.flow_name,
-                PIPELINE_RUN_ID: flow.flow_id,
-                CODE_FUNCTION: info.qualified_name,
-                CODE_FILE: info.file_path,
+                PIPELINE_NAME: name,
+                PIPELINE_RUN_ID: safe_name(flow.flow_id),
+                CODE_FUNCTION: safe_name(info.qualified_name),
+                CODE_FILE: safe_name(info.file_path),
                 CODE_LINE: info.line_number,
             }
             options = flow._options
             if options is not None and options.span_attributes:
-                attributes.update(options.span_attributes)
+                attributes.update(_option_attributes(options, runtime))
             if runtime.record_arguments:
                 captured = _arguments_attribute(info, flow._args, flow._kwargs)
                 if captured is not None:
                     attributes[ARGUMENTS] = captured
             parent, links = _parent_and_links(flow)
             span = tracer.start_span(
-                flow.flow_name,
+                name,
                 context=parent,
                 kind=SpanKind.INTERNAL,
                 attributes=attributes,
@@ -375,7 +415,10 @@ def flow_started(flow: Flow) -> None:
                     severity_number=SeverityNumber.INFO,
                     severity_text="INFO",
                     body=FLOW_STARTED,
-                    attributes={PIPELINE_NAME: flow.flow_name, PIPELINE_RUN_ID: flow.flow_id},
+                    attributes={
+                        PIPELINE_NAME: safe_name(flow.flow_name),
+                        PIPELINE_RUN_ID: safe_name(flow.flow_id),
+                    },
                 )
     except Exception:
         runtime.internal_error("flow start")
@@ -388,26 +431,24 @@ def flow_stopped(flow: Flow) -> None:
         result = result_of(error, flow._timed_out)
         span = flow._span
         if span is not None:
-            context.detach(flow._span_token)
+            token = flow._span_token
             flow._span = flow._span_token = None
-            span.set_attribute(PIPELINE_RESULT, result)
-            span.set_attribute(FAILED_TASKS, flow.failed_tasks)
-            if flow.attempts > 1:
-                span.set_attribute(FLOW_ATTEMPTS, flow.attempts)
-            if (
-                runtime.record_return_values
-                and error is None
-                and flow.flow_return_value is not None
-            ):
-                span.set_attribute(
-                    RETURN_VALUE,
-                    otlp_safe(
-                        redact(flow.flow_return_value), value_limit(runtime.attribute_value_limit)
-                    ),
-                )
-            if error is not None:
-                _record_error(span, error)
-            span.end()
+            try:
+                context.detach(token)
+                span.set_attribute(PIPELINE_RESULT, result)
+                span.set_attribute(FAILED_TASKS, flow.failed_tasks)
+                if flow.attempts > 1:
+                    span.set_attribute(FLOW_ATTEMPTS, flow.attempts)
+                if (
+                    runtime.record_return_values
+                    and error is None
+                    and flow.flow_return_value is not None
+                ):
+                    span.set_attribute(RETURN_VALUE, _return_value(runtime, flow.flow_return_value))
+                if error is not None:
+                    _record_error(runtime, span, error)
+            finally:
+                span.end()  # whatever failed above, the span is not left open
         instruments = runtime.instruments()
         if instruments is not None:
             name = flow.flow_name
@@ -427,30 +468,33 @@ def flow_stopped(flow: Flow) -> None:
 def task_started(task: Task, args: tuple = (), kwargs: dict | None = None) -> None:
     runtime = RUNTIME
     try:
+        flow = task.task_flow
+        if flow is None or flow.flow_status != STATUS_RUNNING:
+            runtime.recheck()  # a running flow has looked the provider up at its start
         tracer = runtime.tracer()
         if tracer is None:
             return
         definition = cast("TaskDefinition", task.definition)
         info = definition.info
+        name = safe_name(task.task_name)
         attributes: dict[str, Any] = {
-            TASK_NAME: task.task_name,
+            TASK_NAME: name,
             TASK_RUN_ID: task.task_id,
-            CODE_FUNCTION: info.qualified_name,
-            CODE_FILE: info.file_path,
+            CODE_FUNCTION: safe_name(info.qualified_name),
+            CODE_FILE: safe_name(info.file_path),
             CODE_LINE: info.line_number,
         }
-        flow = task.task_flow
         if flow is not None:
-            attributes[PIPELINE_NAME] = flow.flow_name
-            attributes[PIPELINE_RUN_ID] = flow.flow_id
+            attributes[PIPELINE_NAME] = safe_name(flow.flow_name)
+            attributes[PIPELINE_RUN_ID] = safe_name(flow.flow_id)
         options = definition.options
         if options is not None and options.span_attributes:
-            attributes.update(options.span_attributes)
+            attributes.update(_option_attributes(options, runtime))
         if runtime.record_arguments:
             captured = _arguments_attribute(info, args, kwargs or {})
             if captured is not None:
                 attributes[ARGUMENTS] = captured
-        span = tracer.start_span(task.task_name, kind=SpanKind.INTERNAL, attributes=attributes)
+        span = tracer.start_span(name, kind=SpanKind.INTERNAL, attributes=attributes)
         task._span = span
         task._span_token = context.attach(trace.set_span_in_context(span))
     except Exception:
@@ -464,25 +508,23 @@ def task_stopped(task: Task) -> None:
         result = result_of(error, task._timed_out)
         span = task._span
         if span is not None:
-            context.detach(task._span_token)
+            token = task._span_token
             task._span = task._span_token = None
-            span.set_attribute(TASK_RESULT, result)
-            if task.attempts > 1:
-                span.set_attribute(TASK_ATTEMPTS, task.attempts)
-            if (
-                runtime.record_return_values
-                and error is None
-                and task.task_return_value is not None
-            ):
-                span.set_attribute(
-                    RETURN_VALUE,
-                    otlp_safe(
-                        redact(task.task_return_value), value_limit(runtime.attribute_value_limit)
-                    ),
-                )
-            if error is not None:
-                _record_error(span, error)
-            span.end()
+            try:
+                context.detach(token)
+                span.set_attribute(TASK_RESULT, result)
+                if task.attempts > 1:
+                    span.set_attribute(TASK_ATTEMPTS, task.attempts)
+                if (
+                    runtime.record_return_values
+                    and error is None
+                    and task.task_return_value is not None
+                ):
+                    span.set_attribute(RETURN_VALUE, _return_value(runtime, task.task_return_value))
+                if error is not None:
+                    _record_error(runtime, span, error)
+            finally:
+                span.end()  # whatever failed above, the span is not left open
         instruments = runtime.instruments()
         if instruments is not None:
             flow = task.task_flow
@@ -502,13 +544,21 @@ def task_stopped(task: Task) -> None:
 # -- messages, artifacts, results ------------------------------------------------------
 
 
-def message(flow: Flow, task: Task | None, level: int, text: str) -> None:
-    """A flow message at or above the export level: span event + OTel log record."""
+def message(
+    flow: Flow, task: Task | None, level: int, text: str, template: str | None = None
+) -> None:
+    """A flow message at or above the export level: span event + OTel log record.
+
+    ``template`` is the engine's format string; its return-value lines are exported only
+    with record_return_values on, and then with the redacted, bounded value.
+    """
     runtime = RUNTIME
     try:
         logger = runtime.logger()
         if logger is None and runtime.tracer() is None:
-            return  # no SDK: nothing would record it
+            return  # nothing would record it
+        if template is not None and template in RETURN_VALUE_TEMPLATES:
+            text = RETURN_VALUE_TEMPLATES[template] + _returned_text(runtime, flow, task)
         span = trace.get_current_span()
         log_context = None
         if not span.is_recording():
@@ -518,16 +568,22 @@ def message(flow: Flow, task: Task | None, level: int, text: str) -> None:
                 log_context = trace.set_span_in_context(run_span)
         number, name = severity(level)
         attributes: dict[str, Any] = {
-            PIPELINE_NAME: flow.flow_name,
-            PIPELINE_RUN_ID: flow.flow_id,
+            PIPELINE_NAME: safe_name(flow.flow_name),
+            PIPELINE_RUN_ID: safe_name(flow.flow_id),
         }
         if task is not None:
-            attributes[TASK_NAME] = task.task_name
+            attributes[TASK_NAME] = safe_name(task.task_name)
             attributes[TASK_RUN_ID] = task.task_id
+        body = safe_text(text, runtime.message_limit)
         if span.is_recording():
+            event_limit = runtime.event_limit(runtime.message_limit)
             span.add_event(
                 MESSAGE_EVENT,
-                {"message": text, "log.severity": name, **attributes},
+                {
+                    "message": body if len(body) <= event_limit else safe_text(text, event_limit),
+                    "log.severity": name,
+                    **attributes,
+                },
             )
         if logger is not None:
             logger.emit(
@@ -535,11 +591,23 @@ def message(flow: Flow, task: Task | None, level: int, text: str) -> None:
                 context=log_context,
                 severity_number=number,
                 severity_text=name,
-                body=text,
+                body=body,
                 attributes=attributes,
             )
     except Exception:
         runtime.internal_error("message")
+
+
+def _returned_text(runtime: Runtime, flow: Flow, task: Task | None) -> str:
+    if not runtime.record_return_values:
+        return NOT_RECORDED
+    value = task.task_return_value if task is not None else flow.flow_return_value
+    return str(_return_value(runtime, value))
+
+
+def _or_empty(value: Any) -> Any:
+    # Not ``value or ""``: that calls a user object's __bool__ (or __len__), which may raise.
+    return "" if value is None or (type(value) is str and not value) else value
 
 
 def artifact(flow: Flow, artifact_data: dict[str, Any]) -> None:
@@ -549,16 +617,22 @@ def artifact(flow: Flow, artifact_data: dict[str, Any]) -> None:
     runtime = RUNTIME
     try:
         limit = value_limit(runtime.attribute_value_limit)
-        prefix = f"flowtel.artifact.{artifact_data['key']}"
-        kind = otlp_safe(artifact_data["type"] or "", limit)
-        description = otlp_safe(artifact_data["description"] or "", limit)
+        key = artifact_data["key"]
+        safe_key = safe_name(key)
+        prefix = f"flowtel.artifact.{safe_key}"
+        secret = is_secret_key(key)
+        kind = otlp_safe(_or_empty(artifact_data["type"]), limit)
+        description = (
+            REDACTED if secret else otlp_safe(_or_empty(artifact_data["description"]), limit)
+        )
+        data = REDACTED if secret else otlp_safe(redact(artifact_data["data"]), limit)
         span.set_attribute(f"{prefix}.type", kind)
         span.set_attribute(f"{prefix}.description", description)
-        span.set_attribute(f"{prefix}.data", otlp_safe(artifact_data["data"], limit))
+        span.set_attribute(f"{prefix}.data", data)
         span.add_event(
             ARTIFACT_EVENT,
             {
-                "flowtel.artifact.key": artifact_data["key"],
+                "flowtel.artifact.key": safe_key,
                 "flowtel.artifact.type": kind,
                 "flowtel.artifact.description": description,
             },
@@ -573,15 +647,22 @@ def result(flow: Flow, result_data: dict[str, Any]) -> None:
         return
     runtime = RUNTIME
     key = result_data["key"]
-    if key == "flow-return-value" and not runtime.record_return_values:
+    if key == FLOW_RETURN_VALUE_RESULT and not runtime.record_return_values:
         return
     try:
-        description = otlp_safe(
-            result_data["description"] or "", value_limit(runtime.attribute_value_limit)
-        )
-        span.set_attribute(f"flowtel.result.{key}", description)
+        if key == FLOW_RETURN_VALUE_RESULT and flow.flow_return_value is not None:
+            description = _return_value(runtime, flow.flow_return_value)
+        elif is_secret_key(key):
+            description = REDACTED
+        else:
+            description = otlp_safe(
+                _or_empty(result_data["description"]), value_limit(runtime.attribute_value_limit)
+            )
+        safe_key = safe_name(key)
+        span.set_attribute(f"flowtel.result.{safe_key}", description)
         span.add_event(
-            RESULT_EVENT, {"flowtel.result.key": key, "flowtel.result.description": description}
+            RESULT_EVENT,
+            {"flowtel.result.key": safe_key, "flowtel.result.description": description},
         )
     except Exception:
         runtime.internal_error("result")
@@ -604,15 +685,20 @@ def attempt_failed(run: Flow | Task, error: BaseException, attempt: int, delay: 
     span = run._span
     if span is None:
         return
+    runtime = RUNTIME
     try:
         span.add_event(
             ATTEMPT_FAILED_EVENT,
             {
                 "flowtel.attempt": attempt,
                 "flowtel.retry.delay": delay,
-                **exception_attributes(error),
+                **exception_attributes(
+                    error,
+                    runtime.event_limit(runtime.message_limit),
+                    runtime.event_limit(runtime.stacktrace_limit),
+                ),
                 "exception.type": qualified_type(error),
             },
         )
     except Exception:
-        RUNTIME.internal_error("attempt failed")
+        runtime.internal_error("attempt failed")
