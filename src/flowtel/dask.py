@@ -350,7 +350,7 @@ def _cluster_class(cluster_class: str | Callable[..., Any] | None) -> Callable[.
 
 
 def _cancel(bridge: concurrent.futures.Future) -> None:
-    # The run's shutdown and Dask's callback thread may both get here.
+    # The run's shutdown and the results thread may both get here.
     if bridge.cancel():
         try:
             bridge.set_running_or_notify_cancel()
