@@ -97,3 +97,13 @@ def test_exported_objects_have_the_expected_kinds():
 def test_no_private_names_are_exported():
     """__all__ holds no underscore names other than __version__."""
     assert [] == [n for n in flowtel.__all__ if n.startswith("_") and n != "__version__"]
+
+
+def test_dask_module_exports_the_runner_and_its_helpers():
+    """flowtel.dask exports DaskTaskRunner, its worker plugin, configure_worker and RemoteTaskError."""
+    import flowtel.dask
+
+    assert {"DaskTaskRunner", "FlowtelWorkerPlugin", "RemoteTaskError", "configure_worker"} == set(
+        flowtel.dask.__all__
+    )
+    assert all(hasattr(flowtel.dask, name) for name in flowtel.dask.__all__)

@@ -19,7 +19,7 @@ from ._function_info import (
 from ._futures import (
     TaskRunFuture,
     TaskRunFutureList,
-    ThreadPoolTaskRunner,
+    TaskRunner,
     map_calls,
     submit_async,
     submit_sync,
@@ -150,7 +150,7 @@ def _make_task(target: Any, options: dict[str, Any]) -> Any:
         wrapper = task_call
 
     def map(*args: Any, **kwargs: Any) -> TaskRunFutureList:
-        return map_calls(submit, name, args, kwargs)
+        return map_calls(submit, name, args, kwargs, wrapper, definition.info.is_async)
 
     submit.__doc__ = f"Run {name} concurrently; returns a TaskRunFuture."
     map.__doc__ = f"Submit one {name} call per item of the iterable arguments."
@@ -199,7 +199,7 @@ def flow(
     on_failure: Hook | Sequence[Hook] | None = None,
     on_completion: Hook | Sequence[Hook] | None = None,
     flow_run_name: str | Callable[[], str] | None = None,
-    task_runner: ThreadPoolTaskRunner | None = None,
+    task_runner: TaskRunner | None = None,
 ) -> Callable[[Callable[P, Any]], Callable[P, Flow]]: ...
 
 

@@ -15,7 +15,7 @@ from ._config import Flow_Run__Config
 from ._context import current_flow, current_task, print_sink
 from ._events import Flow_Run__Event_Type, flow_events
 from ._function_info import FLOW_INJECTABLE, FunctionInfo, check_not_generator
-from ._futures import ThreadPoolTaskRunner
+from ._futures import TaskRunner, ThreadPoolTaskRunner
 from ._hooks import run_hooks
 from ._options import RunOptions
 from ._run import (
@@ -106,7 +106,7 @@ class Flow(RunLogging):
         self.attempts = 0
         self.flow_run_name: str | None = None
         self._timed_out = False
-        self._runner: ThreadPoolTaskRunner | None = None
+        self._runner: TaskRunner | None = None
         self._pending_futures: list[Any] = []
         self._log_entries: list[tuple] = []  # LogEntry fields as a tuple: untracked by the GC
         self._print_buffer = ""
@@ -416,7 +416,7 @@ class Flow(RunLogging):
         """The Prefect-style final state of this run."""
         return State.of(self)
 
-    def _task_runner(self) -> ThreadPoolTaskRunner:
+    def _task_runner(self) -> TaskRunner:
         runner = self._runner
         if runner is None:
             with self._lock:
@@ -428,9 +428,18 @@ class Flow(RunLogging):
                 runner = self._runner
         return runner
 
-    def _count_failed_task(self) -> None:
-        with self._lock:
-            self.failed_tasks += 1
+    # The seam between a task's lifecycle and its flow's record: a task reports its start,
+    # stop, messages, artifacts and results to its flow through these methods, wherever it
+    # runs (a task on a Dask worker reports to a WorkerFlow that journals them; see _remote).
+
+    def _task_started(self, task: Task) -> None:
+        if self.flow_config.add_task_to_self:
+            self.executed_tasks.append(task)
+
+    def _task_stopped(self, task: Task, error: BaseException | None) -> None:
+        if error is not None:
+            with self._lock:
+                self.failed_tasks += 1
 
     # -- with / async with: make this flow current for tasks called in the block --------
 
@@ -461,14 +470,22 @@ class Flow(RunLogging):
         else:
             RunLogging._capture_print(self, text)
 
-    def _message(self, level: int, template: str, args: tuple, task: Task | None) -> None:
+    def _message(
+        self,
+        level: int,
+        template: str,
+        args: tuple,
+        task: Task | None,
+        replayed_at: float | None = None,
+    ) -> None:
+        # ``replayed_at``: the time of a message replayed from a worker, where it was exported.
         config = self.flow_config
         if not config.logging_enabled:
             return
         task_name = task.task_name if task is not None else ""
         if config.log_to_memory:
-            self._log_entries.append((level, template, args, task_name, time.time()))
-        exported = level >= telemetry.RUNTIME.export_level
+            self._log_entries.append((level, template, args, task_name, replayed_at or time.time()))
+        exported = replayed_at is None and level >= telemetry.RUNTIME.export_level
         listeners = flow_events.event_listeners
         console = self.console_writer
         if not (exported or listeners or config.log_to_console or console):

@@ -25,6 +25,7 @@ __all__ = [
     "DoneAndNotDoneFutures",
     "TaskRunFuture",
     "TaskRunFutureList",
+    "TaskRunner",
     "ThreadPoolTaskRunner",
     "as_completed",
     "unmapped",
@@ -32,7 +33,45 @@ __all__ = [
 ]
 
 
-class ThreadPoolTaskRunner:
+class TaskRunner:
+    """Where a flow run's submitted task calls run; one instance per flow run.
+
+    ``duplicate()`` gives the instance for a new flow run; ``shutdown(wait)`` ends it when
+    the run ends (``wait=False``: the run timed out or was cancelled). A local runner's
+    ``submit(fn, *args)`` runs ``fn`` (a call in a copy of the submitting context) and
+    returns a ``concurrent.futures.Future``; a runner whose ``remote`` is True runs calls
+    in other processes: ``submit_task`` gets each task call and returns its future. Called
+    from the threads that submit, so implementations are thread-safe.
+    """
+
+    remote = False
+
+    def duplicate(self) -> TaskRunner:
+        raise NotImplementedError
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future:
+        raise NotImplementedError
+
+    def submit_task(
+        self, call: Callable[..., Any], task_name: str, args: tuple, kwargs: dict, is_async: bool
+    ) -> TaskRunFuture:
+        raise NotImplementedError
+
+    def submit_tasks(
+        self,
+        call: Callable[..., Any],
+        task_name: str,
+        calls: list[tuple[tuple, dict]],
+        is_async: bool,
+    ) -> list[TaskRunFuture]:
+        """Submit many calls of one task (``map``); remote runners may send them at once."""
+        return [self.submit_task(call, task_name, a, k, is_async) for a, k in calls]
+
+    def shutdown(self, wait: bool = True) -> None:
+        raise NotImplementedError
+
+
+class ThreadPoolTaskRunner(TaskRunner):
     """Runs submitted sync tasks on a pool of threads (async tasks run on the event loop).
 
     Pass one to ``@flow(task_runner=ThreadPoolTaskRunner(max_workers=8))``; each flow run
@@ -221,10 +260,13 @@ def submit_sync(
 ) -> TaskRunFuture:
     flow = current_flow.get()
     runner = flow._task_runner() if flow is not None else _shared_runner
-    context = contextvars.copy_context()
-    future: TaskRunFuture = TaskRunFuture(
-        runner.submit(context.run, _call_with, call, args, kwargs), task_name
-    )
+    if runner.remote:
+        future = runner.submit_task(call, task_name, args, kwargs, False)
+    else:
+        context = contextvars.copy_context()
+        future = TaskRunFuture(
+            runner.submit(context.run, _call_with, call, args, kwargs), task_name
+        )
     if flow is not None:
         flow._pending_futures.append(future)
     return future
@@ -236,6 +278,11 @@ def submit_async(
     import asyncio
 
     flow = current_flow.get()
+    remote = _remote_runner(flow)
+    if remote is not None:
+        future: TaskRunFuture = remote.submit_task(call, task_name, args, kwargs, True)
+        flow._pending_futures.append(future)  # type: ignore[union-attr]
+        return future
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
@@ -244,7 +291,7 @@ def submit_async(
         runner = flow._task_runner() if flow is not None else _shared_runner
         context = contextvars.copy_context()
         inner = runner.submit(context.run, _run_coroutine, call, args, kwargs)
-        future: TaskRunFuture = TaskRunFuture(inner, task_name)
+        future = TaskRunFuture(inner, task_name)
     else:
         async_task = loop.create_task(_call_async_with(call, args, kwargs))
         bridge: concurrent.futures.Future = concurrent.futures.Future()
@@ -253,6 +300,16 @@ def submit_async(
     if flow is not None:
         flow._pending_futures.append(future)
     return future
+
+
+def _remote_runner(flow: Any) -> TaskRunner | None:
+    """The flow run's runner if its task runner runs tasks in other processes, else None
+    (without making a local runner that the call may not need)."""
+    options = flow._options if flow is not None else None
+    prototype = options.task_runner if options is not None else None
+    if prototype is None or not prototype.remote:
+        return None
+    return flow._task_runner()  # type: ignore[no-any-return]
 
 
 def _call_with(call: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
@@ -297,9 +354,18 @@ def _settle(bridge: concurrent.futures.Future, done: asyncio.Task) -> None:
 
 
 def map_calls(
-    submit: Callable[..., TaskRunFuture], task_name: str, args: tuple, kwargs: dict
+    submit: Callable[..., TaskRunFuture],
+    task_name: str,
+    args: tuple,
+    kwargs: dict,
+    call: Callable[..., Any] | None = None,
+    is_async: bool = False,
 ) -> TaskRunFutureList:
-    """Submit one call per item of the iterable arguments (zipped); ``unmapped`` ones stay."""
+    """Submit one call per item of the iterable arguments (zipped); ``unmapped`` ones stay.
+
+    A remote runner gets all the calls at once (``submit_tasks``: one message to a cluster
+    rather than one per call).
+    """
     columns: list[tuple[str | int, list[Any]]] = []
     static_args: dict[int, Any] = {}
     static_kwargs: dict[str, Any] = {}
@@ -322,7 +388,7 @@ def map_calls(
     if len(lengths) > 1:
         shown = ", ".join(f"{key!r}: {len(values)}" for key, values in columns)
         raise ValueError(f"{task_name}.map() got iterables of different lengths ({shown})")
-    futures = TaskRunFutureList()
+    calls = []
     for index in range(lengths.pop()):
         call_args = dict(static_args)
         call_kwargs = dict(static_kwargs)
@@ -331,9 +397,14 @@ def map_calls(
                 call_args[key] = values[index]
             else:
                 call_kwargs[key] = values[index]
-        positional = tuple(call_args[i] for i in range(len(args)))
-        futures.append(submit(*positional, **call_kwargs))
-    return futures
+        calls.append((tuple(call_args[i] for i in range(len(args))), call_kwargs))
+    flow = current_flow.get()
+    remote = _remote_runner(flow) if call is not None else None
+    if remote is not None:
+        submitted = remote.submit_tasks(call, task_name, calls, is_async)  # type: ignore[arg-type]
+        flow._pending_futures.extend(submitted)  # type: ignore[union-attr]
+        return TaskRunFutureList(submitted)
+    return TaskRunFutureList([submit(*positional, **named) for positional, named in calls])
 
 
 def _mappable(value: Any) -> bool:

@@ -79,12 +79,13 @@ class RunOptions:
         self.run_name: str | Callable[..., str] | None = run_name
         self.task_runner = keywords.get("task_runner")
         if self.task_runner is not None:
-            from ._futures import ThreadPoolTaskRunner
+            from ._futures import TaskRunner
 
-            if not isinstance(self.task_runner, ThreadPoolTaskRunner):
+            if not isinstance(self.task_runner, TaskRunner):
                 raise TypeError(
-                    "@flow(task_runner=...) must be a flowtel ThreadPoolTaskRunner, e.g. "
-                    f"ThreadPoolTaskRunner(max_workers=8); got {self.task_runner!r}"
+                    "@flow(task_runner=...) must be a flowtel task runner, e.g. "
+                    "ThreadPoolTaskRunner(max_workers=8) or flowtel.dask.DaskTaskRunner(); "
+                    f"got {self.task_runner!r}"
                 )
         attributes: dict[str, Any] = {}
         if self.description:

@@ -184,8 +184,7 @@ class Task(RunLogging):
         self.status = STATUS_RUNNING
         self._task_token = current_task.set(self)
         if flow is not None:
-            if flow.flow_config.add_task_to_self:
-                flow.executed_tasks.append(self)
+            flow._task_started(self)
             if flow.flow_status != STATUS_RUNNING:
                 # A task of a flow that is not executing (``with flow:``) captures by itself.
                 self._capturing = True
@@ -222,7 +221,7 @@ class Task(RunLogging):
 
     def _close_interrupted(self, interruption: BaseException) -> None:
         if self.task_flow is not None:
-            self.task_flow._count_failed_task()
+            self.task_flow._task_stopped(self, interruption)
         if not self._telemetry_open:
             return  # the span is already recorded; only what came after it was cut short
         self._telemetry_open = False
@@ -275,8 +274,8 @@ class Task(RunLogging):
                 },
                 _ERROR if error is not None else 0,
             )
-        if flow is not None and error is not None:
-            flow._count_failed_task()
+        if flow is not None:
+            flow._task_stopped(self, error)
         return propagate
 
     # -- messages --------------------------------------------------------------------

@@ -240,8 +240,15 @@ class Flow(_CoreFlow):
         task = next((t for t in self.executed_tasks if t.task_id == task_run_id), None)
         self._message(level, message if type(message) is str else str(message), (), task)
 
-    def _message(self, level: int, template: str, args: tuple, task: Task | None) -> None:
-        super()._message(level, template, args, task)
+    def _message(
+        self,
+        level: int,
+        template: str,
+        args: tuple,
+        task: Task | None,
+        replayed_at: float | None = None,
+    ) -> None:
+        super()._message(level, template, args, task, replayed_at)
         if not self.flow_config.logging_enabled:
             return
         text = format_message(template, args)
