@@ -213,7 +213,7 @@ def test_task_timeout_on_the_worker_raises_timeout_error(runner):
 
     run = slow().execute()
 
-    assert TimeoutError is type(run.flow_error)
+    assert flowtel.TaskRunTimeoutError is type(run.flow_error)  # a TimeoutError
     assert "task 'too_slow' timed out after 0.5 s" == str(run.flow_error)
     (task,) = run.executed_tasks
     assert ("failed", True) == (task.status, task._timed_out)
