@@ -88,7 +88,7 @@ def test_positional_only_and_variadic_parameters_are_not_injected():
 def test_inject_adds_only_what_the_caller_did_not_pass():
     """inject() fills missing injectables; keywords and positions given by the caller win."""
     info = FunctionInfo(with_injectables, TASK_INJECTABLE)
-    values = {"this_task": "T", "this_flow": "F", "task_data": "TD", "flow_data": "FD"}
+    values = {"this_task": "T", "this_flow": "F", "task_data": "TD", "flow_data": "FD"}.__getitem__
     assert {"this_task": "T", "this_flow": "F", "task_data": "TD", "flow_data": "FD"} == (
         info.inject((1,), {}, values)
     )
@@ -96,6 +96,19 @@ def test_inject_adds_only_what_the_caller_did_not_pass():
     assert {"this_task": "mine", "this_flow": "F", "task_data": "TD", "flow_data": "FD"} == (
         info.inject((1,), {"this_task": "mine"}, values)
     )
+
+
+def test_inject_asks_only_for_the_values_it_injects():
+    """inject() asks value_of only for injectables the caller did not pass (none made in vain)."""
+    info = FunctionInfo(with_injectables, TASK_INJECTABLE)
+    asked: list[str] = []
+
+    def value_of(name: str) -> str:
+        asked.append(name)
+        return name.upper()
+
+    info.inject((1, "t"), {"task_data": "mine"}, value_of)
+    assert ["this_flow", "flow_data"] == asked
 
 
 def test_method_positions_count_self():
@@ -107,8 +120,8 @@ def test_method_positions_count_self():
 
     info = FunctionInfo(Holder.method, TASK_INJECTABLE)
     assert (("this_flow", 2),) == info.injections
-    assert {"this_flow": "F"} == info.inject((Holder(), 1), {}, {"this_flow": "F"})
-    assert {} == info.inject((Holder(), 1, "given"), {}, {"this_flow": "F"})
+    assert {"this_flow": "F"} == info.inject((Holder(), 1), {}, {"this_flow": "F"}.__getitem__)
+    assert {} == info.inject((Holder(), 1, "given"), {}, {"this_flow": "F"}.__getitem__)
 
 
 def test_callable_object_is_analysed_without_self():

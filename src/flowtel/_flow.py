@@ -112,6 +112,7 @@ class Flow(RunLogging):
         self._print_buffer = ""
         self._span: Any = None
         self._span_token: Any = None
+        self._run_context: Any = None
         self._telemetry_open = False
 
     # -- setup -------------------------------------------------------------------------
@@ -297,9 +298,8 @@ class Flow(RunLogging):
     def _call_kwargs(self, info: FunctionInfo) -> dict:
         if not info.injections:
             return self._kwargs
-        return info.inject(
-            self._args, dict(self._kwargs), {"this_flow": self, "flow_data": self.data}
-        )
+        values = {"this_flow": self, "flow_data": self.data}
+        return info.inject(self._args, dict(self._kwargs), values.__getitem__)
 
     def _begin(self) -> None:
         if self._runs:

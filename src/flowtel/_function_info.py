@@ -52,12 +52,16 @@ class FunctionInfo:
         self.file_path: str = code.co_filename if code is not None else ""
         self.line_number: int = code.co_firstlineno if code is not None else 0
 
-    def inject(self, args: tuple, kwargs: dict, values: dict[str, Any]) -> dict:
-        """``kwargs`` with the injectable values the caller did not pass."""
+    def inject(self, args: tuple, kwargs: dict, value_of: Callable[[str], Any]) -> dict:
+        """``kwargs`` with the injectable values the caller did not pass.
+
+        ``value_of(name)`` is asked only for the parameters injected, so values nobody asks
+        for (a task's own ``task_data`` dict) are never made.
+        """
         for name, position in self.injections:
             if name in kwargs or (position is not None and len(args) > position):
                 continue
-            kwargs[name] = values[name]
+            kwargs[name] = value_of(name)
         return kwargs
 
 

@@ -86,6 +86,7 @@ class Task(RunLogging):
     _print_buffer = ""
     _span: Any = None
     _span_token: Any = None
+    _run_context: Any = None
     _args: tuple = ()
     _kwargs: dict = {}
     _task_id: str | None = None
@@ -278,6 +279,17 @@ class Task(RunLogging):
             flow._task_stopped(self, error)
         return propagate
 
+    def _injected_value(self, name: str) -> Any:
+        """The value of an injected parameter: this_task, this_flow, task_data, flow_data."""
+        if name == "this_task":
+            return self
+        if name == "task_data":
+            return self.data
+        flow = self.task_flow
+        if name == "this_flow":
+            return flow
+        return flow.data if flow is not None else None
+
     # -- messages --------------------------------------------------------------------
 
     def _log_target(self) -> tuple[Flow | None, Any]:
@@ -294,17 +306,7 @@ def _injected(task: Task, args: tuple, kwargs: dict) -> dict:
     info = task.definition.info  # type: ignore[union-attr]
     if not info.injections:
         return kwargs
-    flow = task.task_flow
-    return info.inject(
-        args,
-        kwargs,
-        {
-            "this_task": task,
-            "this_flow": flow,
-            "task_data": task.data,
-            "flow_data": flow.data if flow is not None else None,
-        },
-    )
+    return info.inject(args, kwargs, task._injected_value)
 
 
 def run_task(task: Task, args: tuple, kwargs: dict) -> Any:

@@ -405,8 +405,10 @@ def flow_started(flow: Flow) -> None:
                 attributes=attributes,
                 links=links,
             )
+            run_context = trace.set_span_in_context(span)
             flow._span = span
-            flow._span_token = context.attach(trace.set_span_in_context(span))
+            flow._run_context = run_context
+            flow._span_token = context.attach(run_context)
         instruments = runtime.instruments()
         if instruments is not None:
             instruments.flow_active.add(1, runtime.attributes("flow", flow.flow_name))
@@ -433,9 +435,11 @@ def flow_stopped(flow: Flow) -> None:
         error = flow.flow_error
         result = result_of(error, flow._timed_out)
         span = flow._span
+        # The context the span was started in (None without a span): the metrics' context.
+        run_context = flow._run_context
         if span is not None:
             token = flow._span_token
-            flow._span = flow._span_token = None
+            flow._span = flow._span_token = flow._run_context = None
             try:
                 context.detach(token)
                 span.set_attribute(PIPELINE_RESULT, result)
@@ -458,7 +462,6 @@ def flow_stopped(flow: Flow) -> None:
             instruments.flow_active.add(-1, runtime.attributes("flow", name))
             attributes = runtime.attributes("flow", name, result)
             # The run's span as context: a sampled span makes the measurement an exemplar.
-            run_context = trace.set_span_in_context(span) if span is not None else None
             instruments.flow_runs.add(1, attributes, context=run_context)
             instruments.flow_duration.record(flow.flow_duration, attributes, context=run_context)
     except Exception:
@@ -498,8 +501,10 @@ def task_started(task: Task, args: tuple = (), kwargs: dict | None = None) -> No
             if captured is not None:
                 attributes[ARGUMENTS] = captured
         span = tracer.start_span(name, kind=SpanKind.INTERNAL, attributes=attributes)
+        run_context = trace.set_span_in_context(span)
         task._span = span
-        task._span_token = context.attach(trace.set_span_in_context(span))
+        task._run_context = run_context
+        task._span_token = context.attach(run_context)
     except Exception:
         runtime.internal_error("task start")
 
@@ -510,9 +515,11 @@ def task_stopped(task: Task) -> None:
         error = task.task_error
         result = result_of(error, task._timed_out)
         span = task._span
+        # The context the span was started in (None without a span): the metrics' context.
+        run_context = task._run_context
         if span is not None:
             token = task._span_token
-            task._span = task._span_token = None
+            task._span = task._span_token = task._run_context = None
             try:
                 context.detach(token)
                 span.set_attribute(TASK_RESULT, result)
@@ -535,7 +542,6 @@ def task_stopped(task: Task) -> None:
                 "task", flow.flow_name if flow is not None else "", task.task_name, result
             )
             # The run's span as context: a sampled span makes the measurement an exemplar.
-            run_context = trace.set_span_in_context(span) if span is not None else None
             instruments.task_runs.add(1, attributes, context=run_context)
             instruments.task_duration.record(task.duration, attributes, context=run_context)
             if task.attempts:
