@@ -41,9 +41,9 @@ class RunLogger(logging.LoggerAdapter):
         self.run = run
 
     def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
-        extra = dict(kwargs.get("extra") or {})
-        extra["flowtel_run"] = self.run
-        kwargs["extra"] = extra
+        extra = kwargs.get("extra")
+        # The caller's own extra keys are kept; without any, the adapter's dict serves as is.
+        kwargs["extra"] = {**extra, "flowtel_run": self.run} if extra else self.extra
         return msg, kwargs
 
 

@@ -570,12 +570,14 @@ def message(
             text = RETURN_VALUE_TEMPLATES[template] + _returned_text(runtime, flow, task)
         span = trace.get_current_span()
         log_context = None
-        if not span.is_recording():
+        recording = span.is_recording()
+        if not recording:
             run_span = (task._span if task is not None else None) or flow._span
             if run_span is not None:
                 span = run_span
                 log_context = trace.set_span_in_context(run_span)
-        number, name = severity(level)
+                recording = span.is_recording()
+        number, name = _SEVERITY.get(level) or severity(level)
         attributes: dict[str, Any] = {
             PIPELINE_NAME: safe_name(flow.flow_name),
             PIPELINE_RUN_ID: safe_name(flow.flow_id),
@@ -584,7 +586,7 @@ def message(
             attributes[TASK_NAME] = safe_name(task.task_name)
             attributes[TASK_RUN_ID] = task.task_id
         body = safe_text(text, runtime.message_limit)
-        if span.is_recording():
+        if recording:
             event_limit = runtime.event_limit(runtime.message_limit)
             span.add_event(
                 MESSAGE_EVENT,
