@@ -32,10 +32,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import workloads as w
 from opentelemetry import trace
 from opentelemetry._logs import SeverityNumber
 
-import workloads as w
 from flowtel import flow, get_run_logger, task
 
 KINDS = ("log_info", "print", "get_run_logger")

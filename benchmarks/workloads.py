@@ -453,9 +453,14 @@ async def run_ft_async(flow_fn: Any, n: int, kind: str) -> Any:
 # -- SDK set-up: batch processors, a periodic metric reader, exporters that drop ------
 
 
-def sdk_providers() -> tuple[Any, Any, Any]:
+def sdk_providers(processors: str = "batch") -> tuple[Any, Any, Any]:
     """TracerProvider + BatchSpanProcessor, LoggerProvider + BatchLogRecordProcessor,
-    MeterProvider + PeriodicExportingMetricReader; every exporter drops (SUCCESS)."""
+    MeterProvider + PeriodicExportingMetricReader; every exporter drops (SUCCESS).
+
+    ``processors="configure"``: instead of the SDK's batch processors, the ones
+    ``flowtel.configure()`` installs (a span processor and a simple log processor each
+    feeding flowtel's export queue and its thread), with the same dropping exporters.
+    """
     from opentelemetry.sdk._logs import LoggerProvider
     from opentelemetry.sdk._logs.export import (
         BatchLogRecordProcessor,
@@ -506,9 +511,26 @@ def sdk_providers() -> tuple[Any, Any, Any]:
             pass
 
     tracer_provider = TracerProvider(shutdown_on_exit=False)
-    tracer_provider.add_span_processor(BatchSpanProcessor(DropSpans()))
     logger_provider = LoggerProvider(shutdown_on_exit=False)
-    logger_provider.add_log_record_processor(BatchLogRecordProcessor(DropLogs()))
+    if processors == "configure":
+        from flowtel.telemetry import _export
+
+        report = _export.OutageReport()
+
+        def queue(exporter: Any, signal: str, prefix: str, delay_ms: int) -> Any:
+            status = report.add(_export.SignalStatus(signal, "benchmark", "drop"))
+            settings = _export.queue_settings(prefix, delay_ms)
+            return _export.SignalQueue(exporter, status, report, **settings)
+
+        tracer_provider.add_span_processor(
+            _export.SpanQueueProcessor(queue(DropSpans(), "traces", "OTEL_BSP", 5000))
+        )
+        logger_provider.add_log_record_processor(
+            _export.log_queue_processor(queue(DropLogs(), "logs", "OTEL_BLRP", 1000))
+        )
+    else:
+        tracer_provider.add_span_processor(BatchSpanProcessor(DropSpans()))
+        logger_provider.add_log_record_processor(BatchLogRecordProcessor(DropLogs()))
     reader = PeriodicExportingMetricReader(DropMetrics(), export_interval_millis=60_000)
     meter_provider = MeterProvider(metric_readers=[reader], shutdown_on_exit=False)
     return tracer_provider, logger_provider, meter_provider

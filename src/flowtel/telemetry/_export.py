@@ -941,16 +941,17 @@ class _QueueExporter:
     emitted record into what the OTLP exporter takes (which differs between SDK versions)."""
 
     def __init__(self, queue: SignalQueue) -> None:
-        self.queue = queue
-
-    def export(self, batch: Any) -> Any:
         from opentelemetry.sdk._logs import export as log_export
 
-        for item in batch:
-            self.queue.add(item)
+        self.queue = queue
         # Named LogExportResult in older SDKs.
         result = getattr(log_export, "LogRecordExportResult", None) or log_export.LogExportResult
-        return result.SUCCESS
+        self.success = result.SUCCESS
+
+    def export(self, batch: Any) -> Any:
+        for item in batch:
+            self.queue.add(item)
+        return self.success
 
     def shutdown(self) -> None:
         pass
