@@ -123,10 +123,18 @@ def _make_task(target: Any, options: dict[str, Any]) -> Any:
         # Imported here, not at flowtel's import: an async task needs asyncio to run anyway.
         from asyncio.events import _get_running_loop as running_loop
 
+        coroutine_name, coroutine_qualname = run_call.__name__, run_call.__qualname__
+
         @functools.wraps(target)
         def async_task_call(*args: Any, **kwargs: Any) -> Any:
             if running_loop() is not None:
-                return run_call(args, kwargs, None)
+                # The common case, without run_call's extra coroutine frame per call: the
+                # call belongs to the flow current where it is made, and is named like the
+                # task for Python's "never awaited" warning all the same.
+                call = run_async(new_call(definition, current_flow.get()), args, kwargs)
+                call.__name__ = coroutine_name
+                call.__qualname__ = coroutine_qualname
+                return call
             flow = current_flow.get()
             watch = AwaitWatch(name, flow.flow_name if flow is not None else None)
             return watch.watch(run_call(args, kwargs, watch))
