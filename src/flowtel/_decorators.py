@@ -131,7 +131,7 @@ def _make_task(target: Any, options: dict[str, Any]) -> Any:
                 # The common case, without run_call's extra coroutine frame per call: the
                 # call belongs to the flow current where it is made, and is named like the
                 # task for Python's "never awaited" warning all the same.
-                call = run_async(new_call(definition, current_flow.get()), args, kwargs)
+                call: Any = run_async(new_call(definition, current_flow.get()), args, kwargs)
                 call.__name__ = coroutine_name
                 call.__qualname__ = coroutine_qualname
                 return call
