@@ -831,7 +831,15 @@ def approximate_size(item: Any) -> int:
 
 
 def _attributes_size(attributes: Any) -> int:
-    return sum(16 + len(key) + _value_size(value) for key, value in attributes.items())
+    # Runs for every exported item, on the export thread (which shares the GIL with the
+    # flows): the common value, an ASCII string, is counted without a call.
+    size = 0
+    for key, value in attributes.items():
+        if type(value) is str and value.isascii():
+            size += 16 + len(key) + len(value)
+        else:
+            size += 16 + len(key) + _value_size(value)
+    return size
 
 
 def _value_size(value: Any) -> int:
