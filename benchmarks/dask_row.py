@@ -7,16 +7,21 @@ cluster, interleaved (the order alternates per repetition), median of the repeti
 The SDK is the main benchmark's: batch processors and exporters that drop, installed as the
 workers' own global providers (flowtel uses them as they are) and given to flowtel in the
 flow process with ``RUNTIME.use_providers``. With ``--peers``, ``prefect_dask.DaskTaskRunner``
-runs the same flow with Prefect, if installed.
+maps the same function with Prefect afterwards, in a separate process of the interpreter
+``--prefect-python`` (or ``FLOWTEL_PREFECT_PYTHON``; one with ``prefect`` and ``prefect-dask``
+installed): see prefect_dask_peer.py.
 
-    python benchmarks/dask_row.py [--tasks 1000] [--reps 5] [--json PATH] [--peers]
+    python benchmarks/dask_row.py [--tasks 1000] [--reps 5] [--json PATH]
+        [--peers [--prefect-python PATH] [--peer-reps 3]]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -31,6 +36,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     from dask_workloads import cpu, cpu_task, install_dropping_providers
     from workloads import sdk_providers
 
+    import flowtel.dask
     from flowtel import flow
     from flowtel.dask import DaskTaskRunner
     from flowtel.telemetry._runtime import RUNTIME
@@ -85,6 +91,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             for name, fn in order if rep % 2 == 0 else reversed(order):
                 samples[name].append(timed(fn))
         RUNTIME.use_providers()
+        flowtel.dask._close_shared_clients()  # before the cluster goes: no reconnect attempts
 
     plain_s = statistics.median(wall for wall, _ in samples["plain"])
     flowtel_s = statistics.median(wall for wall, _ in samples["flowtel"])
@@ -111,36 +118,21 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def prefect_dask_row(args: argparse.Namespace) -> dict[str, Any]:
+    """prefect_dask.DaskTaskRunner on the same workload, in Prefect's interpreter as a separate
+    process (prefect_dask_peer.py: its own LocalCluster of the same settings and Prefect API)."""
+    python = args.prefect_python
+    command = [python, str(HERE / "prefect_dask_peer.py"), "--tasks", str(args.tasks)]
+    command += ["--reps", str(args.peer_reps)]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # no flowtel there
     try:
-        import prefect
-        from prefect import flow as prefect_flow
-        from prefect import task as prefect_task
-        from prefect_dask import DaskTaskRunner as PrefectDaskTaskRunner
-    except ImportError as error:
-        return {"skipped": f"{error.name} is not installed (pip install prefect prefect-dask)"}
-    from dask_workloads import cpu
-
-    items = list(range(args.tasks))
-    runner = PrefectDaskTaskRunner(
-        cluster_kwargs={
-            "n_workers": 2,
-            "threads_per_worker": 1,
-            "processes": True,
-            "dashboard_address": "127.0.0.1:0",
-        }
-    )
-    cpu_prefect = prefect_task(cpu)
-
-    @prefect_flow(task_runner=runner)
-    def mapped(values: list[int]) -> int:
-        return len(cpu_prefect.map(values).result())
-
-    samples = []
-    for _ in range(max(1, args.reps // 2)):
-        start = time.perf_counter()
-        mapped(items)
-        samples.append(time.perf_counter() - start)
-    return {"version": prefect.__version__, "ms": round(statistics.median(samples) * 1000, 1)}
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=7200)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return {"skipped": f"{python} could not run the Prefect side: {error}"}
+    if done.returncode != 0:
+        tail = done.stderr.strip().splitlines()[-1:] or ["no output"]
+        return {"skipped": f"{python} exited {done.returncode}: {tail[0]}"}
+    report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,6 +141,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--peers", action="store_true")
+    parser.add_argument(
+        "--prefect-python",
+        default=os.environ.get("FLOWTEL_PREFECT_PYTHON", sys.executable),
+        help="the interpreter with prefect and prefect-dask installed (for --peers)",
+    )
+    parser.add_argument("--peer-reps", type=int, default=3)
     args = parser.parse_args(argv)
     report = measure(args)
     print(
@@ -164,9 +162,18 @@ def main(argv: list[str] | None = None) -> int:
         f"  paired wall ratios per repetition: {report['paired_wall_ratios']}"
     )
     peer = report.get("prefect_dask")
-    if peer:
-        shown = peer.get("skipped") or f"{peer['ms']:.1f} ms (prefect {peer['version']})"
-        print(f"  prefect_dask.DaskTaskRunner              {shown}")
+    if peer and "skipped" in peer:
+        print(f"  prefect_dask.DaskTaskRunner: not measured ({peer['skipped']})")
+    elif peer:
+        print(
+            f"Prefect {peer['prefect_version']} + prefect-dask {peer['prefect_dask_version']}, "
+            f"same workload and cluster settings, separate process (median of {peer['reps']}):\n"
+            f"  plain client.map + gather, no telemetry  {peer['plain_ms']:9.1f} ms"
+            f"  {peer['plain_cpu_ms']:9.1f} ms\n"
+            f"  prefect_dask.DaskTaskRunner               {peer['prefect_ms']:9.1f} ms"
+            f"  {peer['prefect_cpu_ms']:9.1f} ms (without its API server's)\n"
+            f"  ratio                                     {peer['ratio']:9.2f}"
+        )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=1))

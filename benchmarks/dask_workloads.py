@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
+from dask_body import LOOPS, cpu
+
 from flowtel import task
 
-# About 1 ms of CPU on the project's machine (dask_row.py measures and reports the real time).
-LOOPS = 16_000
-
-
-def cpu(x: int) -> int:
-    """About 1 ms of pure-Python CPU work."""
-    total = x
-    for i in range(LOOPS):
-        total += i * i % 7
-    return total
+__all__ = ["LOOPS", "cpu", "cpu_task", "install_dropping_providers"]
 
 
 @task()

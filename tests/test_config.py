@@ -23,6 +23,7 @@ DEFAULTS = {
     "print_finished_message": False,
     "raise_flow_error": True,
     "echo_prints": True,
+    "split_print_lines": True,
 }
 
 
@@ -47,7 +48,7 @@ def run_with(config: Flow_Run__Config, target=chatty_flow) -> Flow:
 
 
 def test_fields_and_defaults_are_the_seeds():
-    """A default config has the seed's eight fields with the seed's defaults, plus echo_prints."""
+    """A default config has the seed's eight fields with the seed's defaults, plus flowtel's."""
     assert DEFAULTS == vars(Flow_Run__Config())
 
 
@@ -129,6 +130,28 @@ def test_echo_prints_false_keeps_prints_off_stdout_but_in_the_run(capsys):
     run = run_with(Flow_Run__Config(echo_prints=False))
     assert "" == capsys.readouterr().out
     assert ["flow prints", "task prints"] == [m for m in run.log_messages() if "prints" in m]
+
+
+def printing_flow(this_flow=None):
+    print("first\nsecond")
+    print("a", "b", end="")
+    print(" c")
+    print()
+    sys.stdout.write("written\nat once\n")
+    print("no end", end="")
+
+
+@pytest.mark.parametrize(
+    "split, expected",
+    [
+        (True, ["first", "second", "a b c", "written", "at once", "no end"]),
+        (False, ["first\nsecond", "a b c", "written\nat once", "no end"]),
+    ],
+)
+def test_split_print_lines_chooses_a_message_per_line_or_per_print_call(split, expected):
+    """split_print_lines=True makes each printed line a message; False each print() call."""
+    run = run_with(Flow_Run__Config(split_print_lines=split, echo_prints=False), printing_flow)
+    assert expected == run.log_messages()[1:]  # after "Executing flow run ..."
 
 
 def test_log_to_console_writes_each_message_to_the_real_stdout(capsys):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -356,17 +357,121 @@ def test_runner_settings_are_checked_when_made():
         DaskTaskRunner(cluster_kwargs=[1])
 
 
-def test_an_unknown_cluster_class_fails_at_the_first_submission_naming_it():
-    """A cluster_class name that cannot be imported raises ValueError naming it."""
+def test_an_unknown_cluster_class_fails_the_run_when_it_starts_naming_it():
+    """A cluster_class name that cannot be imported fails the run before its body, naming it."""
+    ran = []
 
     @flow(task_runner=DaskTaskRunner(cluster_class="no_such_module.Cluster"))
     def uses_cluster():
+        ran.append(True)
         where.submit()
 
+    run = uses_cluster()
     with pytest.raises(
         ValueError, match=r"cluster_class='no_such_module\.Cluster' cannot be imported"
     ):
-        uses_cluster().execute()
+        run.execute()
+
+    assert [] == ran
+    assert "failed" == run.flow_status
+
+
+class RecordingCluster(distributed.LocalCluster):
+    """A real LocalCluster (one single-threaded worker process) that records its instances."""
+
+    made: list[distributed.LocalCluster] = []
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            n_workers=1,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+            **kwargs,
+        )
+        RecordingCluster.made.append(self)
+
+
+def cluster_states():
+    return [cluster.status.name for cluster in RecordingCluster.made]
+
+
+@pytest.fixture
+def recording_cluster():
+    """RecordingCluster with no instances yet (and every one it made closed afterwards)."""
+    RecordingCluster.made = []
+    yield RecordingCluster
+    for cluster in RecordingCluster.made:
+        cluster.close()
+
+
+def test_a_temporary_cluster_runs_from_the_flow_start_to_its_end(recording_cluster):
+    """The run's temporary cluster is up before the flow body submits anything, and closed when the run ends."""
+
+    @flow(task_runner=DaskTaskRunner(cluster_class=recording_cluster))
+    def uses_cluster():
+        before_submit = cluster_states()
+        return before_submit, where.submit().result()
+
+    run = uses_cluster().execute()
+
+    before_submit, worker_pid = run.flow_return_value
+    assert ["running"] == before_submit
+    assert os.getpid() != worker_pid
+    assert ["closed"] == cluster_states()
+
+
+def test_a_temporary_cluster_closes_when_the_run_fails_or_is_cancelled(recording_cluster):
+    """A run that fails (async flow) or is cancelled (KeyboardInterrupt) without submitting still closes its cluster."""
+
+    @flow(task_runner=DaskTaskRunner(cluster_class=recording_cluster))
+    async def fails():
+        assert ["running"] == cluster_states()
+        raise ValueError("bad input")
+
+    @flow(task_runner=DaskTaskRunner(cluster_class=recording_cluster))
+    def interrupted():
+        assert ["closed", "running"] == cluster_states()
+        raise KeyboardInterrupt
+
+    failed_run, cancelled_run = fails(), interrupted()
+    with pytest.raises(ValueError, match="bad input"):
+        asyncio.run(failed_run.execute_async())
+    assert ("failed", ["closed"]) == (failed_run.flow_status, cluster_states())
+    with pytest.raises(KeyboardInterrupt):
+        cancelled_run.execute()
+    assert ("cancelled", ["closed", "closed"]) == (cancelled_run.flow_status, cluster_states())
+
+
+def test_an_address_runner_connects_when_the_run_starts(runner):
+    """A runner with address= has its client connected before the flow body runs."""
+    runner_in_body = []
+
+    @flow(task_runner=runner)
+    def connected(this_flow=None):
+        runner_in_body.append(this_flow._runner)
+        return this_flow._runner._client.status
+
+    assert "running" == connected().execute().flow_return_value
+    assert isinstance(runner_in_body[0], DaskTaskRunner)
+
+
+def test_an_unreachable_scheduler_fails_the_run_when_it_starts():
+    """A runner whose address= does not answer fails the run before its body, naming the address."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{sock.getsockname()[1]}"  # bound, not listening
+        ran = []
+
+        @flow(task_runner=DaskTaskRunner(address=address, client_kwargs={"timeout": 1}))
+        def unreachable():
+            ran.append(True)
+
+        with pytest.raises(OSError, match=address.replace(".", r"\.")):
+            unreachable().execute()
+
+    assert [] == ran
 
 
 def test_import_flowtel_does_not_import_dask():

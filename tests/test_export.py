@@ -343,7 +343,7 @@ while not stop.is_set():
     time.sleep(0.02)
 print(json.dumps(finished), flush=True)
 """
-OUTAGE_S = 3.0
+OUTAGE_S = 10.0  # as in production reports: a collector restart
 
 
 def flap(protocol, tmp_path, queue_size=None):

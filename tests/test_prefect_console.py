@@ -325,3 +325,18 @@ def test_task_timeout_is_shown_as_prefect_shows_it(capsys):
     assert ("ERROR", "Task run", "Task run exceeded timeout of 0.05 second(s)") in console_lines(
         capsys.readouterr().err
     )
+
+
+def test_a_print_of_several_lines_is_one_message_as_in_prefect(flowtel_telemetry, capsys):
+    """Under log_prints each print() call is one console message and one run message."""
+
+    @flow(log_prints=True)
+    def report():
+        print("total: 3\nfailed: 0")
+
+    report()
+    err = capsys.readouterr().err
+    assert re.search(r"\| INFO    \| Flow run 'report-[0-9a-f]+' - total: 3\nfailed: 0\n", err)
+    assert ["total: 3\nfailed: 0"] == [
+        body for body in flowtel_telemetry.log_bodies() if str(body).startswith("total")
+    ]

@@ -36,10 +36,13 @@ class Flow_Run__Config:
     echo_prints              True    ``print()`` inside the run also reaches the real stdout
                                      as written (it is captured as an INFO message either
                                      way); False keeps prints off the terminal
+    split_print_lines        True    each printed line is a message of its own; False makes
+                                     each ``print()`` call one message, lines kept together
+                                     (as Prefect and ``logging`` do; ``flowtel.prefect``)
     ======================== ======= =========================================================
 
-    The first eight fields are the original Flow documentation's; ``echo_prints`` is
-    flowtel's. Assigning a non-bool raises TypeError naming the field, both in the
+    The first eight fields are the original Flow documentation's; ``echo_prints`` and
+    ``split_print_lines`` are flowtel's. Assigning a non-bool raises TypeError naming the field, both in the
     constructor and on later assignment (so subclasses that set fields in ``__init__`` are
     checked too). Runs never mutate a config.
     """
@@ -53,6 +56,7 @@ class Flow_Run__Config:
     print_finished_message: bool = False
     raise_flow_error: bool = True
     echo_prints: bool = True
+    split_print_lines: bool = True
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in _FIELD_NAMES and type(value) is not bool:

@@ -86,6 +86,8 @@ class Flow_Events:
     other listeners get them.
     """
 
+    _logger = _logger  # where a failing listener is reported
+
     def __init__(self) -> None:
         self.event_listeners: list[Listener] = []
         self._reported: set[Any] = set()
@@ -120,7 +122,7 @@ class Flow_Events:
         if key in self._reported:
             return
         self._reported.add(key)
-        _logger.exception(
+        self._logger.exception(
             "flowtel event listener %r raised; it stays registered and later errors "
             "from it are not reported",
             listener,

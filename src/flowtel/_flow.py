@@ -245,6 +245,10 @@ class Flow(RunLogging):
                 self._info.signature if self._info else None, self._args, self._kwargs
             )
             telemetry.run_named(self, self.flow_run_name)
+        runner = options.task_runner
+        if runner is not None and runner.starts_with_run:
+            # Started with the run, inside its error handling; _close shuts it down.
+            self._task_runner().start()
 
     async def _await_pending(self, stop: bool = False) -> None:
         pending = [f._async_task for f in self._pending_futures if f._async_task is not None]

@@ -42,9 +42,17 @@ class TaskRunner:
     returns a ``concurrent.futures.Future``; a runner whose ``remote`` is True runs calls
     in other processes: ``submit_task`` gets each task call and returns its future. Called
     from the threads that submit, so implementations are thread-safe.
+
+    A runner whose ``starts_with_run`` is True gets ``start()`` once, when the flow run starts
+    (before its body runs: a temporary cluster to start); the others start on their first
+    submission, so a run that submits nothing costs nothing.
     """
 
     remote = False
+    starts_with_run = False
+
+    def start(self) -> None:
+        """Make this run's runner ready (called when the run starts if ``starts_with_run``)."""
 
     def duplicate(self) -> TaskRunner:
         raise NotImplementedError

@@ -121,8 +121,18 @@ class RunLogging:
 
     def _capture_print(self, text: str) -> None:
         buffered = self._print_buffer + text
-        if "\n" not in buffered:
+        if "\n" not in text:
             self._print_buffer = buffered
+            return
+        flow, _ = self._log_target()
+        if flow is not None and not flow.flow_config.split_print_lines:
+            # print() writes its text, then its end ("\n"): a write ending a line ends the call.
+            if text.endswith("\n"):
+                self._print_buffer = ""
+                if buffered != "\n":
+                    self._log(logging.INFO, buffered[:-1])
+            else:
+                self._print_buffer = buffered
             return
         *lines, self._print_buffer = buffered.split("\n")
         for line in lines:

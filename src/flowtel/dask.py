@@ -62,14 +62,16 @@ class DaskTaskRunner(TaskRunner):
 
     ``address``: an existing scheduler (``"tcp://scheduler:8786"``), else each flow run
     starts a temporary cluster of ``cluster_class`` (default ``distributed.LocalCluster``,
-    or a dotted name) with ``cluster_kwargs`` at its first submission, made adaptive with
-    ``adapt_kwargs`` if given, and closes it when the run ends. ``client_kwargs`` go to
-    ``distributed.Client``; runs with the same ``address`` share one client per process
-    (closed at exit). Each flow run gets its own runner (``duplicate()``); submissions may
-    come from any thread of the run.
+    or a dotted name) with ``cluster_kwargs`` when the run starts, made adaptive with
+    ``adapt_kwargs`` if given, and closes it when the run ends (completed, failed, timed
+    out or cancelled). ``client_kwargs`` go to ``distributed.Client``; a run with an
+    ``address`` connects when it starts too, and runs with the same ``address`` share one
+    client per process (closed at exit). Each flow run gets its own runner
+    (``duplicate()``); submissions may come from any thread of the run.
     """
 
     remote = True
+    starts_with_run = True
 
     def __init__(
         self,
@@ -126,6 +128,10 @@ class DaskTaskRunner(TaskRunner):
             self.client_kwargs or None,
         )
 
+    def start(self) -> None:
+        """Start the temporary cluster, or connect to ``address`` (when the flow run starts)."""
+        self.client  # noqa: B018 - connecting is the point
+
     @property
     def client(self) -> Any:
         """This run's ``distributed.Client`` (connects, or starts the cluster, on first use)."""
@@ -143,11 +149,20 @@ class DaskTaskRunner(TaskRunner):
         if self.address is not None:
             return _shared_client(self.address, client_kwargs, plugin)
         cluster_class = _cluster_class(self.cluster_class)
-        self._cluster = cluster_class(**self.cluster_kwargs)
-        if self.adapt_kwargs:
-            self._cluster.adapt(**self.adapt_kwargs)
-        client = distributed.Client(self._cluster, **client_kwargs)
-        client.register_plugin(plugin, name="flowtel")
+        self._cluster = cluster = cluster_class(**self.cluster_kwargs)
+        client = None
+        try:
+            if self.adapt_kwargs:
+                cluster.adapt(**self.adapt_kwargs)
+            client = distributed.Client(cluster, **client_kwargs)
+            client.register_plugin(plugin, name="flowtel")
+        except BaseException:
+            # The run ends with this error; the cluster it started must not outlive it.
+            self._cluster = None
+            if client is not None:
+                client.close()
+            cluster.close()
+            raise
         return client
 
     def submit_task(

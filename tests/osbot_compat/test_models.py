@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 import flowtel
+from flowtel.osbot import _ids
 from flowtel.osbot._duration import Duration, Schema__Duration
 from flowtel.osbot.models.Flow_Run__Config import Flow_Run__Config
 from flowtel.osbot.models.Flow_Run__Event import Flow_Run__Event, Random_Guid, Timestamp_Now
@@ -103,16 +104,19 @@ def test_from_json_rejects_unknown_fields_and_non_dicts():
 
 
 def test_random_guid_rejects_a_value_that_is_not_a_guid():
-    """Random_Guid('nope') raises ValueError naming the bad value."""
+    """Random_Guid('nope') raises ValueError naming the bad value (OSBot-Utils' or the look-alike)."""
+    for guid_type in (Random_Guid, _ids.Random_Guid):
+        with pytest.raises(ValueError, match="nope"):
+            guid_type("nope")
+        guid = str(uuid.uuid4())
+        assert guid == guid_type(guid)
     with pytest.raises(ValueError, match="got 'nope'"):
-        Random_Guid("nope")
-    guid = str(uuid.uuid4())
-    assert guid == Random_Guid(guid)
+        _ids.Random_Guid("nope")
 
 
 def test_timestamp_now_keeps_a_given_value():
-    """Timestamp_Now(123) is the int 123."""
-    assert 123 == Timestamp_Now(123)
+    """Timestamp_Now(123) is the int 123 (OSBot-Utils' or the look-alike)."""
+    assert [123, 123] == [Timestamp_Now(123), _ids.Timestamp_Now(123)]
 
 
 def test_config_adds_osbot_switches_to_flowtels_config():

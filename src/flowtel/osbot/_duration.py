@@ -1,10 +1,15 @@
-"""Duration: a start/end pair in UTC, and its Schema__Duration record."""
+"""Duration: a start/end pair in UTC, and its Schema__Duration record.
+
+This Duration stands in for OSBot-Utils' own when osbot-utils is not installed (see
+``_osbot_types``); ``duration_record`` reads either.
+"""
 
 from __future__ import annotations
 
 import datetime
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from ._schema import Schema
 
@@ -69,3 +74,20 @@ class Duration:
             timestamp_end=self.end_time.timestamp(),
             duration_seconds=seconds,
         )
+
+
+def duration_record(duration: Any) -> Schema__Duration:
+    """The record of a finished Duration: flowtel.osbot's, or OSBot-Utils' own.
+
+    Both keep ``use_utc``, ``start_time`` / ``end_time`` datetimes and a ``duration``
+    timedelta. Read here rather than through OSBot-Utils' ``data()``, which refuses a
+    zero-length duration and returns a record of its own type.
+    """
+    if duration.start_time is None or duration.end_time is None or duration.duration is None:
+        raise ValueError("Duration has no length yet: call start() and end() first")
+    return Schema__Duration(
+        utc=duration.use_utc,
+        timestamp_start=duration.start_time.timestamp(),
+        timestamp_end=duration.end_time.timestamp(),
+        duration_seconds=duration.duration.total_seconds(),
+    )

@@ -1,4 +1,5 @@
-"""Record classes in OSBot's style: dataclasses with json(), obj(), from_json() and ``with``.
+"""Record classes in OSBot's style: dataclasses with json(), obj(), from_json(), ``with``
+and ``__locals__()``.
 
 OSBot-Utils builds these on its Type_Safe base; here they are plain dataclasses with the
 same field names and defaults, and the same JSON shape (enums as their values, nested
@@ -13,10 +14,12 @@ import types
 import typing
 from typing import Any, TypeVar
 
+from ._locals import Locals
+
 R = TypeVar("R", bound="Schema")
 
 
-class Schema:
+class Schema(Locals):
     """Mixin for dataclass records. Not thread-safe: a record belongs to one run."""
 
     def __enter__(self: R) -> R:

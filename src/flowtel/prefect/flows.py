@@ -38,7 +38,7 @@ from .tasks import check_keywords
 
 __all__ = ["flow"]
 
-_PREFECT_CONFIG = Flow_Run__Config(echo_prints=False)
+_PREFECT_CONFIG = Flow_Run__Config(echo_prints=False, split_print_lines=False)
 
 FLOW_KEYWORDS = (*COMMON_OPTIONS, *FLOW_ONLY_OPTIONS, "validate_parameters", "on_running")
 

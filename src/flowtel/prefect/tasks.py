@@ -89,10 +89,12 @@ class _ConsolePrints:
         return sink
 
     def _capture_print(self, text: str) -> None:
-        *lines, self.buffer = (self.buffer + text).split("\n")
-        for line in lines:
-            if line:
-                _console.write_line(20, _console.run_label(self.run), line)
+        # One console line per print() call, as Prefect shows it (see split_print_lines).
+        self.buffer += text
+        if text.endswith("\n"):
+            message, self.buffer = self.buffer[:-1], ""
+            if message:
+                _console.write_line(20, _console.run_label(self.run), message)
 
     def stop(self) -> None:
         print_sink.reset(self.token)

@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 from ..._run import safe_str
-from .._ids import Timestamp_Now
+from .._osbot_types import Timestamp_Now
 from ..models.Flow_Run__Event import Flow_Run__Event
 from ..models.Schema__Flow__Artifact import Schema__Flow__Artifact
 from ..models.Schema__Flow__Result import Schema__Flow__Result

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from contextvars import ContextVar
 from typing import Any
 
-from ..._context import print_sink
+from ..._events import Flow_Events as _CoreFlowEvents
 from ..._run import plain_text
 from ..models.Flow_Run__Event import Flow_Run__Event
 from ..models.Flow_Run__Event_Data import Flow_Run__Event_Data
@@ -19,14 +18,10 @@ from ..models.Flow_Run__Event_Type import Flow_Run__Event_Type
 
 __all__ = ["Flow_Events", "Flow_Run__Event_Type", "flow_events"]
 
-_logger = logging.getLogger("flowtel.osbot.events")
-# The listeners running in this context (thread, asyncio task, or a worker that copied it).
-_delivering: ContextVar[tuple[Any, ...]] = ContextVar("flowtel.osbot.delivering", default=())
-
 Listener = Callable[[Flow_Run__Event], Any]
 
 
-class Flow_Events:
+class Flow_Events(_CoreFlowEvents):
     """A list of listeners and one ``on__*`` method per event type.
 
     ``event_listeners`` is a plain list: append, remove or replace it. Listeners are called
@@ -36,9 +31,8 @@ class Flow_Events:
     (by a flow it runs, say) are not delivered to that same listener.
     """
 
-    def __init__(self) -> None:
-        self.event_listeners: list[Listener] = []
-        self._reported: set[Any] = set()
+    _logger = logging.getLogger("flowtel.osbot.events")
+    event_listeners: list[Listener]  # type: ignore[assignment]
 
     def on__flow__start(self, event_data: Flow_Run__Event_Data) -> None:
         self._raise(Flow_Run__Event_Type.FLOW_START, event_data)
@@ -70,46 +64,9 @@ class Flow_Events:
         if self.event_listeners:
             self.raise_event(Flow_Run__Event(event_type=event_type, event_data=event_data))
 
-    def raise_event(self, flow_event: Flow_Run__Event) -> None:
+    def raise_event(self, flow_event: Flow_Run__Event) -> None:  # type: ignore[override]
         """Call every listener with ``flow_event``."""
-        # A listener's print() goes to the real stdout, not into the run's log.
-        token = print_sink.set(None)
-        delivering = _delivering.get()
-        try:
-            for listener in tuple(self.event_listeners):
-                # A listener that runs a flow would otherwise be called for its events
-                # without end; the other listeners still get them.
-                if delivering and any(listener is busy for busy in delivering):
-                    continue
-                busy_token = _delivering.set((*delivering, listener))
-                try:
-                    listener(flow_event)
-                except Exception:
-                    self._report(listener)
-                finally:
-                    _delivering.reset(busy_token)
-        finally:
-            print_sink.reset(token)
-
-    def _report(self, listener: Listener) -> None:
-        try:
-            key: Any = listener
-            hash(key)
-        except TypeError:
-            key = id(listener)
-        if key in self._reported:
-            return
-        self._reported.add(key)
-        _logger.exception(
-            "flowtel.osbot event listener %r raised; it stays registered and later errors "
-            "from it are not reported",
-            listener,
-        )
-
-    def reset(self) -> None:
-        """Remove every listener and forget reported failures (for tests)."""
-        self.event_listeners.clear()
-        self._reported.clear()
+        super().raise_event(flow_event)  # type: ignore[arg-type]
 
 
 def message_event_data(

@@ -6,7 +6,9 @@ import threading
 from typing import Any
 
 from ..._run import safe_str
-from .._duration import Duration
+from .._duration import duration_record
+from .._locals import Locals
+from .._osbot_types import new_duration
 from ..schemas.Schema__Flow__Stats import Schema__Flow__Stats
 from ..schemas.Schema__Flow__Status import Schema__Flow__Status
 from ..schemas.Schema__Task__Stats import Schema__Task__Stats
@@ -16,21 +18,25 @@ __all__ = ["FLOW__ERROR_MESSAGE__TASK_FAILED", "Flow__Stats__Collector"]
 
 FLOW__ERROR_MESSAGE__TASK_FAILED = "At least one task failed"
 
+# One lock for all collectors, not one per collector: the instance keeps exactly OSBot-Utils'
+# attributes (``__locals__()``), and the sections it guards are a few bytecodes long.
+_tasks_lock = threading.Lock()
 
-class Flow__Stats__Collector:
+
+class Flow__Stats__Collector(Locals):
     """``start()`` when the run begins, ``end(flow_error)`` when it ends.
 
     A run whose tasks failed (even tolerated failures) ends FAILED with
     ``FLOW__ERROR_MESSAGE__TASK_FAILED``, as in OSBot-Utils; flowtel's own ``flow_status``
     stays ``completed`` for tolerated task failures. ``get_next_execution_order()`` and
-    ``add_task_stats()`` may be called from a flow's worker threads.
+    ``add_task_stats()`` may be called from a flow's worker threads. ``duration`` is
+    OSBot-Utils' own ``Duration`` when osbot-utils is installed (see ``_osbot_types``).
     """
 
     def __init__(self) -> None:
-        self.duration = Duration()
+        self.duration = new_duration()
         self.stats = Schema__Flow__Stats()
         self.task_execution_counter = 0
-        self._lock = threading.Lock()
 
     def __enter__(self) -> Flow__Stats__Collector:
         return self
@@ -51,8 +57,8 @@ class Flow__Stats__Collector:
     def end(self, flow_error: BaseException | None) -> Flow__Stats__Collector:
         self.duration.end()
         stats = self.stats
-        stats.duration = self.duration.data()
-        with self._lock:
+        stats.duration = duration_record(self.duration)
+        with _tasks_lock:
             tasks = list(stats.tasks_stats.values())
         stats.total_tasks = len(tasks)
         stats.failed_tasks = sum(1 for t in tasks if t.status == Schema__Flow__Status.FAILED)
@@ -68,12 +74,12 @@ class Flow__Stats__Collector:
 
     def get_next_execution_order(self) -> int:
         """1 for the run's first task call, then 2, 3, ..."""
-        with self._lock:
+        with _tasks_lock:
             self.task_execution_counter += 1
             return self.task_execution_counter
 
     def add_task_stats(self, task_stats: Schema__Task__Stats) -> Flow__Stats__Collector:
-        with self._lock:
+        with _tasks_lock:
             self.stats.tasks_stats[task_stats.task_id] = task_stats
         return self
 

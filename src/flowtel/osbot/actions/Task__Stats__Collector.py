@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..._run import safe_str
-from .._duration import Duration
+from .._duration import duration_record
+from .._locals import Locals
+from .._osbot_types import new_duration
 from ..schemas.Schema__Flow__Status import Schema__Flow__Status
 from ..schemas.Schema__Task__Stats import Schema__Task__Stats
 
@@ -23,14 +25,15 @@ def status_of(error: BaseException | None) -> Schema__Flow__Status:
     )
 
 
-class Task__Stats__Collector:
+class Task__Stats__Collector(Locals):
     """``start()`` when the call begins, ``end(task_error)`` when it ends; ``stats`` holds both.
 
-    Not thread-safe: one collector belongs to one task call.
+    ``duration`` is OSBot-Utils' own ``Duration`` when osbot-utils is installed (see
+    ``_osbot_types``). Not thread-safe: one collector belongs to one task call.
     """
 
     def __init__(self) -> None:
-        self.duration = Duration()
+        self.duration = new_duration()
         self.stats = Schema__Task__Stats()
 
     def __enter__(self) -> Task__Stats__Collector:
@@ -55,7 +58,7 @@ class Task__Stats__Collector:
     def end(self, task_error: BaseException | None) -> Task__Stats__Collector:
         self.duration.end()
         stats = self.stats
-        stats.duration = self.duration.data()
+        stats.duration = duration_record(self.duration)
         stats.status = status_of(task_error)
         stats.error_message = safe_str(task_error) if task_error is not None else None
         return self

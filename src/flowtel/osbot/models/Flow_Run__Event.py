@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .._ids import Random_Guid, Timestamp_Now
+from .._osbot_types import Random_Guid, Timestamp_Now
 from .._schema import Schema
 from .Flow_Run__Event_Data import Flow_Run__Event_Data
 from .Flow_Run__Event_Type import Flow_Run__Event_Type

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .._ids import Timestamp_Now
+from .._osbot_types import Timestamp_Now
 from .._schema import Schema
 
 __all__ = ["Schema__Flow__Result"]

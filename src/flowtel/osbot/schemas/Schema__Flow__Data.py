@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._ids import Timestamp_Now
+from .._osbot_types import Timestamp_Now
 from .._schema import Schema
 from ..models.Flow_Run__Event import Flow_Run__Event
 from ..models.Schema__Flow__Artifact import Schema__Flow__Artifact

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..._context import current_flow
+from ._lookup import run_attribute
 
 # The names are served by the module __getattr__ below, read at each access.
 __all__ = [  # noqa: F822, RUF022  (Prefect's order)
@@ -30,22 +31,10 @@ __all__ = [  # noqa: F822, RUF022  (Prefect's order)
     "job_variables",
 ]
 
-_EMPTY: dict[str, Any] = {"parameters": {}, "tags": [], "run_count": 0, "job_variables": {}}
-
 
 def __getattr__(attribute: str) -> Any:
-    if attribute not in __all__:
-        raise AttributeError(f"flowtel.prefect.runtime.flow_run has no attribute {attribute!r}")
-    run = current_flow.get()
-    if run is None:
-        empty = _EMPTY.get(attribute)
-        return (
-            dict(empty)
-            if isinstance(empty, dict)
-            else list(empty)
-            if isinstance(empty, list)
-            else empty
-        )
     from .._runs import FlowRunView
 
-    return getattr(FlowRunView(run), attribute)
+    return run_attribute(
+        "flowtel.prefect.runtime.flow_run", __all__, attribute, current_flow.get(), FlowRunView
+    )

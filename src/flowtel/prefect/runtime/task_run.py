@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..._context import current_task
+from ._lookup import run_attribute
 
 # The names are served by the module __getattr__ below, read at each access.
 __all__ = [  # noqa: F822, RUF022  (Prefect's order)
@@ -23,22 +24,10 @@ __all__ = [  # noqa: F822, RUF022  (Prefect's order)
     "ui_url",
 ]
 
-_EMPTY: dict[str, Any] = {"parameters": {}, "tags": [], "run_count": 0, "job_variables": {}}
-
 
 def __getattr__(attribute: str) -> Any:
-    if attribute not in __all__:
-        raise AttributeError(f"flowtel.prefect.runtime.task_run has no attribute {attribute!r}")
-    run = current_task.get()
-    if run is None:
-        empty = _EMPTY.get(attribute)
-        return (
-            dict(empty)
-            if isinstance(empty, dict)
-            else list(empty)
-            if isinstance(empty, list)
-            else empty
-        )
     from .._runs import TaskRunView
 
-    return getattr(TaskRunView(run), attribute)
+    return run_attribute(
+        "flowtel.prefect.runtime.task_run", __all__, attribute, current_task.get(), TaskRunView
+    )
