@@ -220,21 +220,26 @@ def flow(fn: Any = None, /, **options: Any) -> Any:
     on_completion, flow_run_name, task_runner). Parameters named ``this_flow`` or
     ``flow_data`` that the caller does not pass are injected.
     """
+    return flow_decorator(fn, options, Flow)
+
+
+def flow_decorator(fn: Any, options: dict[str, Any], flow_class: type[Flow]) -> Any:
+    """``@flow`` whose calls build ``flow_class`` runs (a Flow subclass of a compatibility layer)."""
     check_options("flow", options, FLOW_OPTIONS)
     # Validate now, at decoration time, rather than at the first call.
-    Flow(
+    flow_class(
         options.get("flow_config"), _one_name("flow", options, "flow_name"), options.get("flow_id")
     )
     RunOptions.from_keywords("flow", options)
     if fn is None:
-        return lambda target: _make_flow(target, options)
-    return _make_flow(fn, options)
+        return lambda target: _make_flow(target, options, flow_class)
+    return _make_flow(fn, options, flow_class)
 
 
-def _make_flow(target: Any, options: dict[str, Any]) -> Any:
+def _make_flow(target: Any, options: dict[str, Any], flow_class: type[Flow] = Flow) -> Any:
     if isinstance(target, classmethod):
         # @flow over @classmethod: decorate the function, bind it to the class as before.
-        return classmethod(_make_flow(target.__func__, options))
+        return classmethod(_make_flow(target.__func__, options, flow_class))
     check_decoratable("flow", target)
     info = FunctionInfo(target, FLOW_INJECTABLE)
     flow_config = options.get("flow_config")
@@ -244,7 +249,7 @@ def _make_flow(target: Any, options: dict[str, Any]) -> Any:
 
     @functools.wraps(target)
     def flow_call(*args: Any, **kwargs: Any) -> Flow:
-        return Flow(flow_config, flow_name, flow_id)._bind(
+        return flow_class(flow_config, flow_name, flow_id)._bind(
             info, args, kwargs, run_options, flow_call
         )
 

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
 
-from ..._decorators import FLOW_OPTIONS, _one_name
-from ..._function_info import FLOW_INJECTABLE, FunctionInfo, check_decoratable, check_options
-from ..._options import RunOptions
+from ..._decorators import flow_decorator
 from ..Flow import Flow
 
 __all__ = ["Flow", "flow"]
@@ -21,31 +17,4 @@ def flow(fn: Any = None, /, **options: Any) -> Any:
     ``flow_config``, ``flow_name``, ``flow_id`` and the Prefect-style ones of
     ``flowtel.flow``. Bad keywords fail here, at decoration time.
     """
-    check_options("flow", options, FLOW_OPTIONS)
-    Flow(
-        options.get("flow_config"), _one_name("flow", options, "flow_name"), options.get("flow_id")
-    )
-    RunOptions.from_keywords("flow", options)
-    if fn is None:
-        return lambda target: _make_flow(target, options)
-    return _make_flow(fn, options)
-
-
-def _make_flow(target: Any, options: dict[str, Any]) -> Callable[..., Flow]:
-    check_decoratable("flow", target)
-    info = FunctionInfo(target, FLOW_INJECTABLE)
-    flow_config = options.get("flow_config")
-    flow_name = _one_name("flow", options, "flow_name") or info.function_name
-    flow_id = options.get("flow_id")
-    run_options = RunOptions.from_keywords("flow", options)
-
-    @functools.wraps(target)
-    def flow_call(*args: Any, **kwargs: Any) -> Flow:
-        return Flow(flow_config, flow_name, flow_id)._bind(
-            info, args, kwargs, run_options, flow_call
-        )
-
-    flow_call.flow_info = info  # type: ignore[attr-defined]
-    flow_call.name = flow_name  # type: ignore[attr-defined]
-    flow_call.fn = target  # type: ignore[attr-defined]
-    return flow_call
+    return flow_decorator(fn, options, Flow)
