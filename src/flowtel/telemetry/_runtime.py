@@ -429,6 +429,27 @@ def flow_started(flow: Flow) -> None:
         runtime.internal_error("flow start")
 
 
+def _end_run_span(
+    runtime: Runtime,
+    span: Any,
+    token: Any,
+    outcome: dict[str, Any],
+    return_value: Any,
+    error: BaseException | None,
+) -> None:
+    """Detach a run's span, record its outcome attributes, return value and error, and end
+    it; the span is ended whatever fails on the way."""
+    try:
+        context.detach(token)
+        span.set_attributes(outcome)
+        if runtime.record_return_values and error is None and return_value is not None:
+            span.set_attribute(RETURN_VALUE, _return_value(runtime, return_value))
+        if error is not None:
+            _record_error(runtime, span, error)
+    finally:
+        span.end()
+
+
 def flow_stopped(flow: Flow) -> None:
     runtime = RUNTIME
     try:
@@ -440,22 +461,10 @@ def flow_stopped(flow: Flow) -> None:
         if span is not None:
             token = flow._span_token
             flow._span = flow._span_token = flow._run_context = None
-            try:
-                context.detach(token)
-                span.set_attribute(PIPELINE_RESULT, result)
-                span.set_attribute(FAILED_TASKS, flow.failed_tasks)
-                if flow.attempts > 1:
-                    span.set_attribute(FLOW_ATTEMPTS, flow.attempts)
-                if (
-                    runtime.record_return_values
-                    and error is None
-                    and flow.flow_return_value is not None
-                ):
-                    span.set_attribute(RETURN_VALUE, _return_value(runtime, flow.flow_return_value))
-                if error is not None:
-                    _record_error(runtime, span, error)
-            finally:
-                span.end()  # whatever failed above, the span is not left open
+            outcome: dict[str, Any] = {PIPELINE_RESULT: result, FAILED_TASKS: flow.failed_tasks}
+            if flow.attempts > 1:
+                outcome[FLOW_ATTEMPTS] = flow.attempts
+            _end_run_span(runtime, span, token, outcome, flow.flow_return_value, error)
         instruments = runtime.instruments()
         if instruments is not None:
             name = flow.flow_name
@@ -520,21 +529,10 @@ def task_stopped(task: Task) -> None:
         if span is not None:
             token = task._span_token
             task._span = task._span_token = task._run_context = None
-            try:
-                context.detach(token)
-                span.set_attribute(TASK_RESULT, result)
-                if task.attempts > 1:
-                    span.set_attribute(TASK_ATTEMPTS, task.attempts)
-                if (
-                    runtime.record_return_values
-                    and error is None
-                    and task.task_return_value is not None
-                ):
-                    span.set_attribute(RETURN_VALUE, _return_value(runtime, task.task_return_value))
-                if error is not None:
-                    _record_error(runtime, span, error)
-            finally:
-                span.end()  # whatever failed above, the span is not left open
+            outcome: dict[str, Any] = {TASK_RESULT: result}
+            if task.attempts > 1:
+                outcome[TASK_ATTEMPTS] = task.attempts
+            _end_run_span(runtime, span, token, outcome, task.task_return_value, error)
         instruments = runtime.instruments()
         if instruments is not None:
             flow = task.task_flow
