@@ -107,3 +107,15 @@ def reads_flow_data(flow_data=None) -> dict:
     seen = dict(flow_data)
     flow_data["written-on-worker"] = True
     return seen
+
+
+class Unprintable:
+    """A picklable value whose ``__str__`` raises."""
+
+    def __str__(self):
+        raise ValueError("no str")
+
+
+@task()
+def returns_unprintable() -> Unprintable:
+    return Unprintable()

@@ -25,6 +25,7 @@ from dask_tasks import (
     identity,
     reads_flow_data,
     returns_lock,
+    returns_unprintable,
     sleeper,
     submits_inner,
     too_slow,
@@ -121,6 +122,22 @@ def test_worker_tasks_record_their_messages_artifacts_results_and_events_in_orde
         assert f"printed {x}" in log
     flow_stop = [e for e in events if e.event_type == Flow_Run__Event_Type.FLOW_STOP]
     assert events[-1] is flow_stop[0]
+
+
+def test_a_worker_task_returning_an_unprintable_value_completes(runner):
+    """A value whose __str__ raises is logged on the worker as a stand-in; the task completes."""
+
+    @flow(task_runner=runner)
+    def unprintable():
+        return type(returns_unprintable.submit().result()).__name__
+
+    run = unprintable().execute()
+    assert "Unprintable" == run.flow_return_value
+    assert ["completed"] == [task.status for task in run.executed_tasks]
+    assert any(
+        text.startswith("Task return value: <unprintable Unprintable")
+        for text in run.log_messages()
+    )
 
 
 def test_failing_task_reraises_its_original_exception_type_with_the_worker_traceback(runner):

@@ -340,3 +340,19 @@ def test_a_print_of_several_lines_is_one_message_as_in_prefect(flowtel_telemetry
     assert ["total: 3\nfailed: 0"] == [
         body for body in flowtel_telemetry.log_bodies() if str(body).startswith("total")
     ]
+
+
+def test_a_task_outside_a_flow_logs_unprintable_arguments_without_failing(capsys):
+    """A record whose argument's __str__ raises is shown with a stand-in; the task completes."""
+
+    class Unprintable:
+        def __str__(self):
+            raise ValueError("no str")
+
+    @task
+    def logs_it():
+        get_run_logger().info("value: %s", Unprintable())
+        return 1
+
+    assert 1 == logs_it()
+    assert "value: <unprintable Unprintable" in capsys.readouterr().err

@@ -30,7 +30,7 @@ from ._config import DEFAULT_CONFIG
 from ._context import current_flow, current_task, print_sink
 from ._events import Flow_Run__Event_Type, flow_events
 from ._flow import Flow, _check_key
-from ._run import STATUS_FAILED, STATUS_RUNNING, emit_event, error_text
+from ._run import STATUS_FAILED, STATUS_RUNNING, emit_event, error_text, format_message
 from ._task import Task
 from .telemetry import _runtime as telemetry
 
@@ -150,7 +150,7 @@ class WorkerFlow(Flow):
     ) -> None:
         if not self.flow_config.logging_enabled:
             return
-        text = template % args if args else template
+        text = format_message(template, args)
         if replayed_at is None and level >= telemetry.RUNTIME.export_level:
             telemetry.message(self, task, level, text)
         self.journal.append(

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from ..._context import current_flow, current_task
+from ..._run import format_message, safe_str
 from ..._run_logger import get_run_logger as _core_run_logger
 from .. import _console
 from ..exceptions import MissingContextError
@@ -25,7 +26,7 @@ class _TaskOutsideFlowLogger(logging.LoggerAdapter):
 
     def log(self, level: int, msg: Any, *args: Any, **kwargs: Any) -> None:
         if self.isEnabledFor(level):
-            text = str(msg) % args if args else str(msg)
+            text = format_message(safe_str(msg), args)
             _console.write_line(level, _console.run_label(self.run), text)
 
 
