@@ -355,4 +355,4 @@ def test_a_task_outside_a_flow_logs_unprintable_arguments_without_failing(capsys
         return 1
 
     assert 1 == logs_it()
-    assert "value: <unprintable Unprintable" in capsys.readouterr().err
+    assert "Unprintable: __str__ raised ValueError>" in capsys.readouterr().err
