@@ -20,9 +20,39 @@ from types import SimpleNamespace
 
 import pytest
 from helpers import child_environment
+from opentelemetry import trace as trace_api
+from opentelemetry._logs import SeverityNumber
+from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import (
+    Link,
+    NonRecordingSpan,
+    SpanContext,
+    Status,
+    StatusCode,
+    TraceFlags,
+    TraceState,
+)
 from otlp_receiver import OtlpReceiver, closed_port
 
-from flowtel.telemetry._export import ExportSetup, resolve_signals
+from flowtel.telemetry._export import (
+    ExportSetup,
+    LogQueueProcessor,
+    OutageReport,
+    SignalQueue,
+    SignalStatus,
+    log_queue_processor,
+    log_record_size,
+    make_exporter,
+    resolve_signals,
+    span_size,
+)
 
 PROTOCOLS = ("grpc", "http/protobuf")
 CHILD_TIMEOUT_S = 60
@@ -772,15 +802,259 @@ def test_long_messages_never_make_a_request_the_endpoint_refuses(protocol, tmp_p
         assert (0, 0) == dropped(result.stderr)
 
 
-def test_approximate_size_counts_the_text_that_makes_items_large():
-    """The size estimate grows with attribute, event and body text; non-ASCII counts 4 bytes."""
-    from flowtel.telemetry._export import approximate_size
+# Real spans and log records, as the SDK hands them to a processor, sized against the OTLP
+# encoder's own bytes: the estimate must never be below what an item adds to a request.
 
-    small = SimpleNamespace(attributes={"k": "v"}, events=())
-    large = SimpleNamespace(
-        attributes={"k": "v"}, events=[SimpleNamespace(attributes={"message": "x" * 8000})]
-    )
-    record = SimpleNamespace(log_record=SimpleNamespace(body="é" * 1000, attributes=None))
-    assert approximate_size(small) < 512
-    assert 8000 < approximate_size(large) < 8512
-    assert 4000 <= approximate_size(record) < 4512
+
+def _ended_spans(make):
+    """The spans ``make(tracer)`` ends, as the SDK hands them to a span processor."""
+    provider = TracerProvider()
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    make(provider.get_tracer("size-test"))
+    provider.shutdown()
+    return exporter.get_finished_spans()
+
+
+def _emitted_records(**emitted):
+    """The log record one ``emit(**emitted)`` makes, as the OTLP exporter takes it."""
+    provider = LoggerProvider()
+    exporter = InMemoryLogRecordExporter()
+    provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+    provider.get_logger("size-test").emit(**emitted)
+    provider.shutdown()
+    return exporter.get_finished_logs()
+
+
+def _added_bytes(encode, item):
+    """The bytes one more ``item`` adds to an OTLP request already holding one."""
+    return len(encode([item, item]).SerializeToString()) - len(encode([item]).SerializeToString())
+
+
+def _span(name="step", attributes=None, events=(), links=(), status=None, trace_state=None):
+    def make(tracer):
+        context = None
+        if trace_state is not None:
+            parent = SpanContext(
+                0x1F, 0x2F, True, TraceFlags(TraceFlags.SAMPLED), trace_state=trace_state
+            )
+            context = trace_api.set_span_in_context(NonRecordingSpan(parent))
+        span = tracer.start_span(name, context=context, attributes=attributes, links=links)
+        for event_name, event_attributes in events:
+            span.add_event(event_name, event_attributes)
+        if status is not None:
+            span.set_status(status)
+        span.end()
+
+    return make
+
+
+LONG_STATE = TraceState([(f"vendor{number}", "v" * 250) for number in range(32)])
+SPAN_CASES = {
+    "flowtel's task span": _span(
+        "bench_task",
+        {
+            "cicd.pipeline.task.name": "bench_task",
+            "cicd.pipeline.task.run.id": "9b1365fe16210c0a",
+            "code.line.number": 376,
+            "code.file.path": "/work/benchmarks/workloads.py",
+        },
+    ),
+    "long ASCII attribute": _span(attributes={"result": "x" * 100_000}),
+    "non-ASCII keys and values": _span(
+        attributes={"é" * 50: "é" * 5_000, "k": "中" * 5_000, "emoji": "😀" * 5_000}
+    ),
+    "sequences": _span(
+        attributes={
+            "texts": ("é" * 100,) * 50,
+            "numbers": tuple(range(300)),
+            "floats": (1.5,) * 100,
+            "flags": (True, False) * 50,
+        }
+    ),
+    "many numbers with long keys": _span(attributes={f"key.{n}." * 20: n for n in range(128)}),
+    "messages as events": _span(
+        events=[(f"message {n} ✓", {"message": "é" * 8_000, "n": n}) for n in range(100)]
+    ),
+    "links with attributes and trace state": _span(
+        links=[
+            Link(
+                SpanContext(n + 1, n + 1, is_remote=True, trace_state=LONG_STATE),
+                {"why": "ü" * 2_000},
+            )
+            for n in range(20)
+        ]
+    ),
+    "status description": _span(status=Status(StatusCode.ERROR, "ошибка " * 2_000)),
+    "non-ASCII name": _span("名" * 1_000),
+    "propagated trace state": _span(trace_state=LONG_STATE),
+}
+
+
+@pytest.mark.parametrize("case", SPAN_CASES, ids=list(SPAN_CASES))
+def test_span_size_is_never_below_what_the_span_adds_to_an_otlp_request(case):
+    """A span's size estimate is at least the bytes it adds to an OTLP request."""
+    [span] = _ended_spans(SPAN_CASES[case])
+    added = _added_bytes(encode_spans, span)
+    assert True is (span_size(span) >= added), (span_size(span), added)
+
+
+LOG_CASES = {
+    "flowtel's message": {
+        "body": "processed item",
+        "attributes": {"cicd.pipeline.name": "job", "cicd.pipeline.run.id": "7089d41241882c0c"},
+    },
+    "long non-ASCII body": {"body": "ж" * 50_000},
+    "bytes body": {"body": b"\xff" * 100_000},
+    "bytearray body (sent as numbers)": {"body": bytearray(5_000)},
+    "nested body with non-text keys": {
+        "body": {1: "x" * 1_000, "list": [{"k": "é" * 500}] * 20, "raw": b"\x00" * 1_000}
+    },
+    "nested attributes": {
+        "body": "m",
+        "attributes": {"nested": {"k": ["é" * 100] * 10}, "raw": b"x" * 1_000, "n": 1},
+    },
+    "long event name": {"body": "m", "event_name": "evénement." * 1_000},
+}
+
+
+@pytest.mark.parametrize("case", LOG_CASES, ids=list(LOG_CASES))
+def test_log_record_size_is_never_below_what_the_record_adds_to_an_otlp_request(case):
+    """A log record's size estimate is at least the bytes it adds to an OTLP request."""
+    [record] = _emitted_records(**LOG_CASES[case])
+    added = _added_bytes(encode_logs, record)
+    assert True is (log_record_size(record) >= added), (log_record_size(record), added)
+
+
+def test_the_size_estimate_of_long_text_is_close_to_its_encoded_size():
+    """Long ASCII text is counted once, not several times: batches are not cut needlessly."""
+    [span] = _ended_spans(SPAN_CASES["long ASCII attribute"])
+    [record] = _emitted_records(body="x" * 100_000)
+    assert 100_000 <= _added_bytes(encode_spans, span) <= span_size(span) <= 101_000
+    assert 100_000 <= _added_bytes(encode_logs, record) <= log_record_size(record) <= 101_000
+
+
+class BatchRecorder(InMemoryLogRecordExporter):
+    """An in-memory exporter that also keeps each batch (one request) as it came."""
+
+    def __init__(self):
+        super().__init__()
+        self.batches = []
+
+    def export(self, batch):
+        self.batches.append(list(batch))
+        return super().export(batch)
+
+
+def _log_queue(exporter, **settings):
+    report = OutageReport()
+    status = report.add(SignalStatus("logs", "memory", "memory"))
+    settings = {"max_queue": 2048, "max_batch": 512, "delay_s": 60, **settings}
+    return SignalQueue(exporter, status, report, **settings)
+
+
+def _stop(queue):
+    queue.begin_shutdown()
+    assert True is queue.finish_shutdown(time.monotonic() + 5)
+
+
+def test_requests_stay_under_the_byte_budget_and_every_record_is_sent():
+    """Batches are cut by estimated bytes: each request stays under the budget, none is lost."""
+    exporter = BatchRecorder()
+    queue = _log_queue(exporter)
+    queue.batch_bytes = 64 * 1024
+    records = [record for n in range(40) for record in _emitted_records(body=f"{n} " + "é" * 3_000)]
+    for record in records:
+        queue.add(record)
+    assert True is queue.force_flush(5)
+    _stop(queue)
+    sizes = [len(encode_logs(batch).SerializeToString()) for batch in exporter.batches]
+    assert [True] * len(sizes) == [size <= 64 * 1024 for size in sizes], sizes
+    assert len(sizes) > 1
+    assert [record.log_record.body for record in records] == [
+        record.log_record.body for record in exporter.get_finished_logs()
+    ]
+
+
+class Unsizable(list):
+    """A body whose items cannot be read (as neither the estimate nor an encoder can)."""
+
+    def __iter__(self):
+        raise RuntimeError("unreadable")
+
+
+def test_a_record_the_estimate_cannot_size_goes_in_a_request_of_its_own():
+    """An item whose size cannot be estimated is sent alone, and the others around it as usual."""
+    exporter = BatchRecorder()
+    queue = _log_queue(exporter)
+    bodies = ["a", "b", Unsizable(), "c", "d"]
+    for body in bodies:
+        [record] = _emitted_records(body=body)
+        queue.add(record)
+    assert True is queue.force_flush(5)
+    _stop(queue)
+    assert [2, 1, 2] == [len(batch) for batch in exporter.batches]
+    assert Unsizable is type(exporter.batches[1][0].log_record.body)
+
+
+# --- flowtel's log record processor -----------------------------------------------------------
+
+
+def test_flowtels_own_log_processor_is_used_with_the_installed_sdk():
+    """configure()'s log processor is flowtel's own (no per-record context switch)."""
+    queue = _log_queue(BatchRecorder())
+    try:
+        assert LogQueueProcessor is type(log_queue_processor(queue))
+    finally:
+        _stop(queue)
+
+
+def _records_through(processor_is_own, receiver, protocol):
+    """Emit hostile and ordinary records through one log processor kind to ``receiver``."""
+    endpoint = receiver.endpoint + ("" if protocol == "grpc" else "/v1/logs")
+    exporter = make_exporter(ExportSetup("logs", "otlp", protocol, endpoint))
+    queue = _log_queue(exporter)
+    resource = Resource.create({"service.name": "log-processor-test"})
+    provider = LoggerProvider(resource=resource)
+    provider.add_log_record_processor(log_queue_processor(queue, own=processor_is_own))
+    logger = provider.get_logger("flowtel.test", "1.0")
+    tracer_provider = TracerProvider()
+    with tracer_provider.get_tracer("t").start_as_current_span("flow") as span:
+        for body in ("ordinary", "é😀" * 100, b"\x00\xff", {"k": [1, "v"]}):
+            logger.emit(
+                severity_number=SeverityNumber.WARN,
+                severity_text="WARN",
+                body=body,
+                attributes={"kind": processor_is_own, "nested": {"a": ["x", "ü"]}},
+            )
+    assert True is provider.force_flush(5000)
+    _stop(queue)
+    context = span.get_span_context()
+    return [
+        (
+            record.body,
+            record.severity_number,
+            record.severity_text,
+            record.trace_id == f"{context.trace_id:032x}",
+            record.span_id == f"{context.span_id:016x}",
+            record.attributes["nested"],
+            record.resource["service.name"],
+        )
+        for record in receiver.log_records()
+        if record.attributes["kind"] is processor_is_own
+    ]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_flowtels_log_processor_and_the_sdks_deliver_the_same_records(protocol):
+    """flowtel's own log processor and the SDK-made records deliver the same over real OTLP."""
+    with OtlpReceiver(protocol) as receiver:
+        own = _records_through(True, receiver, protocol)
+        sdk = _records_through(False, receiver, protocol)
+    assert sdk == own
+    assert [
+        ("ordinary", 13, "WARN", True, True, {"a": ["x", "ü"]}, "log-processor-test"),
+        ("é😀" * 100, 13, "WARN", True, True, {"a": ["x", "ü"]}, "log-processor-test"),
+        (b"\x00\xff", 13, "WARN", True, True, {"a": ["x", "ü"]}, "log-processor-test"),
+        ({"k": [1, "v"]}, 13, "WARN", True, True, {"a": ["x", "ü"]}, "log-processor-test"),
+    ] == own

@@ -23,7 +23,7 @@ import re
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -614,6 +614,7 @@ class SignalQueue:
         self.max_queue = max_queue
         self.max_batch = max_batch
         self.batch_bytes = MAX_BATCH_BYTES
+        self.size_of = span_size if status.signal == "traces" else log_record_size
         self.delay_s = delay_s
         status.queue_size = max_queue
         self.queue: collections.deque[Any] = collections.deque()
@@ -662,7 +663,7 @@ class SignalQueue:
             self._drop_new()
             return
         queue.append(item)
-        if len(queue) >= self.max_batch:
+        if len(queue) >= self.max_batch and not self.wake.is_set():
             self.wake.set()
 
     def _drop_new(self) -> None:
@@ -737,12 +738,24 @@ class SignalQueue:
             if stopping or self.abandoned:
                 return
 
+    def _size(self, item: Any) -> int:
+        try:
+            return self.size_of(item)
+        except Exception:
+            return self.batch_bytes
+
     def _take(self) -> list[Any]:
         queue = self.queue
         batch: list[Any] = []
         budget = self.batch_bytes
+        size_of = self.size_of
         while queue and len(batch) < self.max_batch:
-            budget -= approximate_size(queue[0])
+            try:
+                budget -= size_of(queue[0])
+            except Exception:
+                # Content the estimate does not know (a user's odd attribute value): the
+                # item goes in a request of its own rather than be lost.
+                budget = -1
             if budget < 0 and batch:
                 break  # the rest goes in the next request
             batch.append(queue.popleft())
@@ -772,7 +785,7 @@ class SignalQueue:
             if failure.kind == "too_large" and len(batch) > 1:
                 # An endpoint with a smaller request limit than flowtel's: from now on, batches
                 # of half the size that was refused.
-                size = sum(approximate_size(item) for item in batch)
+                size = sum(self._size(item) for item in batch)
                 self.batch_bytes = max(MIN_BATCH_BYTES, min(self.batch_bytes, size) // 2)
                 with self.lock:
                     if self.abandoned:
@@ -812,46 +825,92 @@ class SignalQueue:
 # accept by default: a batch of spans with many long messages would otherwise be refused whole.
 MAX_BATCH_BYTES = 3 * 1024 * 1024
 MIN_BATCH_BYTES = 16 * 1024
+# What an item adds besides its text: ids, timestamps, kinds, the protobuf framing.
+ITEM_OVERHEAD = 256
+PART_OVERHEAD = 64  # an event or a link
+ATTRIBUTE_OVERHEAD = 16
+_NUMBERS = (int, float, bool)
 
 
-def approximate_size(item: Any) -> int:
-    """An upper estimate of the bytes ``item`` (a span or a log record) adds to a request.
+def span_size(span: Any) -> int:
+    """An upper estimate of the bytes ``span`` adds to an OTLP request.
 
-    Counts the text that dominates a large item: attribute values, event attributes and a
-    log record's body (non-ASCII text at 4 bytes a character, UTF-8's most).
+    Counts what can make a span large: its name, its attributes, its events' and links'
+    names and attributes, its status description and trace state (non-ASCII text at 4 bytes
+    a character, UTF-8's most).
     """
-    record = getattr(item, "log_record", item)
-    size = 256 + _value_size(getattr(record, "body", None))
-    attributes = getattr(record, "attributes", None)
-    if attributes:
-        size += _attributes_size(attributes)
-    for event in getattr(item, "events", None) or ():
-        size += 64 + _attributes_size(event.attributes or {})
+    # Runs for every exported span, on the export thread (which shares the GIL with the
+    # flows): each property read copies (a tuple of events, a mapping proxy), so each is
+    # read once.
+    size = ITEM_OVERHEAD + _text_size(span.name) + _attributes_size(span.attributes)
+    for event in span.events:
+        size += PART_OVERHEAD + _text_size(event.name) + _attributes_size(event.attributes)
+    for link in span.links:
+        size += PART_OVERHEAD + _trace_state_size(link.context) + _attributes_size(link.attributes)
+    description = span.status.description
+    if description:
+        size += _text_size(description)
+    return size + _trace_state_size(span.context)
+
+
+def log_record_size(item: Any) -> int:
+    """An upper estimate of the bytes ``item`` (a log record as the exporter takes it) adds
+    to an OTLP request: its body, attributes and event name."""
+    record = item.log_record
+    size = ITEM_OVERHEAD + _value_size(record.body) + _attributes_size(record.attributes)
+    event_name = record.event_name
+    if event_name:
+        size += _text_size(event_name)
     return size
 
 
+def _trace_state_size(context: Any) -> int:
+    # A propagated trace state (up to 8 KB from a request's tracestate header) goes with
+    # every span of the trace.
+    trace_state = context.trace_state if context is not None else None
+    return _text_size(trace_state.to_header()) if trace_state else 0
+
+
+def _text_size(text: str) -> int:
+    return len(text) if text.isascii() else 4 * len(text)
+
+
 def _attributes_size(attributes: Any) -> int:
-    # Runs for every exported item, on the export thread (which shares the GIL with the
-    # flows): the common value, an ASCII string, is counted without a call.
-    size = 0
-    for key, value in attributes.items():
-        if type(value) is str and value.isascii():
-            size += 16 + len(key) + len(value)
+    try:
+        # A plain dict: iterating the SDK's attribute mapping itself costs a Python call per
+        # key and per value.
+        plain = attributes.copy()
+    except AttributeError:
+        if attributes is None:
+            return 0
+        plain = dict(attributes)
+    size = ATTRIBUTE_OVERHEAD * len(plain)
+    for key, value in plain.items():
+        kind = type(value)
+        if kind is str:
+            length = len(key) + len(value)
+            size += length if key.isascii() and value.isascii() else 4 * length
+        elif kind in _NUMBERS:
+            size += _text_size(key)
         else:
-            size += 16 + len(key) + _value_size(value)
+            size += _text_size(key) + _value_size(value)
     return size
 
 
 def _value_size(value: Any) -> int:
+    # The value kinds of OTLP's AnyValue, as the OTLP encoder tells them apart.
     if isinstance(value, str):
-        return len(value) if value.isascii() else 4 * len(value)
-    if isinstance(value, (bytes, bytearray)):
+        return _text_size(value)
+    if isinstance(value, bytes):
         return len(value)
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, Sequence):  # a bytearray too: the encoder sends it as numbers
         return sum(8 + _value_size(item) for item in value)
-    if isinstance(value, dict):
-        return _attributes_size(value)
-    return 16
+    if isinstance(value, Mapping):
+        return sum(
+            ATTRIBUTE_OVERHEAD + _text_size(str(key)) + _value_size(item)
+            for key, item in value.items()
+        )
+    return 16  # a number, a bool, None
 
 
 def export_once(
@@ -944,9 +1003,61 @@ class SpanQueueProcessor:
         return self.queue.force_flush(timeout_millis / 1000)
 
 
+class LogQueueProcessor:
+    """A log record processor handing each emitted record, as the OTLP exporter takes it, to a
+    :class:`SignalQueue`.
+
+    It makes the record the exporter takes the way the SDK's own processors do (a
+    ``ReadableLogRecord`` of the emitted record's parts). Unlike the SDK's simple processor it
+    exports nothing while the record is emitted, so it needs no context switch to keep the
+    exporter from logging into itself; the record keeps its context until it is exported.
+    """
+
+    def __init__(self, queue: SignalQueue) -> None:
+        from opentelemetry.sdk._logs import ReadableLogRecord
+        from opentelemetry.sdk.resources import Resource
+
+        self.queue = queue
+        self.readable = ReadableLogRecord
+        self.empty_resource = Resource.create({})
+
+    def on_emit(self, log_record: Any) -> None:
+        resource = log_record.resource
+        self.queue.add(
+            self.readable(
+                log_record=log_record.log_record,
+                resource=resource if resource is not None else self.empty_resource,
+                instrumentation_scope=log_record.instrumentation_scope,
+                limits=log_record.limits,
+            )
+        )
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return self.queue.force_flush(timeout_millis / 1000)
+
+
+# The parts of the SDK's ReadableLogRecord that LogQueueProcessor fills in (SDK 1.43 to 1.45).
+_READABLE_LOG_RECORD_FIELDS = ("log_record", "resource", "instrumentation_scope", "limits")
+
+
+def _readable_log_record_is_known() -> bool:
+    import dataclasses
+
+    from opentelemetry.sdk._logs import ReadableLogRecord
+
+    try:
+        names = tuple(part.name for part in dataclasses.fields(ReadableLogRecord))
+    except TypeError:
+        return False
+    return names == _READABLE_LOG_RECORD_FIELDS
+
+
 class _QueueExporter:
     """Takes what the SDK's simple log processor exports and queues it: the SDK turns each
-    emitted record into what the OTLP exporter takes (which differs between SDK versions)."""
+    emitted record into what the OTLP exporter takes."""
 
     def __init__(self, queue: SignalQueue) -> None:
         from opentelemetry.sdk._logs import export as log_export
@@ -968,15 +1079,25 @@ class _QueueExporter:
         return True
 
 
-def log_queue_processor(queue: SignalQueue) -> Any:
-    """A log record processor feeding ``queue``."""
+def log_queue_processor(queue: SignalQueue, *, own: bool | None = None) -> Any:
+    """A log record processor feeding ``queue``.
+
+    flowtel's own :class:`LogQueueProcessor` when the SDK's record type is the one it knows;
+    with an SDK whose record type has changed, the SDK's simple processor (which makes the
+    record its exporter takes, at the cost of a context switch per record) feeding the queue.
+    ``own`` forces the choice (for tests).
+    """
+    if own is None:
+        own = _readable_log_record_is_known()
+    if own:
+        return LogQueueProcessor(queue)
     from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
 
-    class LogQueueProcessor(SimpleLogRecordProcessor):
+    class SimpleQueueProcessor(SimpleLogRecordProcessor):
         def force_flush(self, timeout_millis: int = 30_000) -> bool:
             return queue.force_flush(timeout_millis / 1000)
 
-    return LogQueueProcessor(_QueueExporter(queue))  # type: ignore[arg-type]
+    return SimpleQueueProcessor(_QueueExporter(queue))  # type: ignore[arg-type]
 
 
 class MetricExportGate:
