@@ -24,7 +24,7 @@ from opentelemetry import trace as trace_api
 from opentelemetry._logs import SeverityNumber
 from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs import LoggerProvider, LogRecordProcessor
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -43,7 +43,6 @@ from otlp_receiver import OtlpReceiver, closed_port
 
 from flowtel.telemetry._export import (
     ExportSetup,
-    LogQueueProcessor,
     OutageReport,
     SignalQueue,
     SignalStatus,
@@ -1001,12 +1000,17 @@ def test_a_record_the_estimate_cannot_size_goes_in_a_request_of_its_own():
 
 
 def test_flowtels_own_log_processor_is_used_with_the_installed_sdk():
-    """configure()'s log processor is flowtel's own (no per-record context switch)."""
+    """configure()'s log processor is flowtel's own (no per-record context switch), an SDK
+    LogRecordProcessor (so it answers what newer SDKs ask processors, such as enabled())."""
     queue = _log_queue(BatchRecorder())
     try:
-        assert LogQueueProcessor is type(log_queue_processor(queue))
+        processor = log_queue_processor(queue)
     finally:
         _stop(queue)
+    assert ("LogQueueProcessor", True) == (
+        type(processor).__name__,
+        isinstance(processor, LogRecordProcessor),
+    )
 
 
 def _records_through(processor_is_own, receiver, protocol):

@@ -17,6 +17,7 @@ abandoned in its daemon thread.
 from __future__ import annotations
 
 import collections
+import functools
 import logging
 import os
 import re
@@ -1003,40 +1004,45 @@ class SpanQueueProcessor:
         return self.queue.force_flush(timeout_millis / 1000)
 
 
-class LogQueueProcessor:
-    """A log record processor handing each emitted record, as the OTLP exporter takes it, to a
-    :class:`SignalQueue`.
+@functools.cache
+def _log_queue_processor_class() -> type:
+    # Made on first use: importing the SDK's logs module is not part of ``import flowtel``.
+    from opentelemetry.sdk._logs import LogRecordProcessor, ReadableLogRecord
+    from opentelemetry.sdk.resources import Resource
 
-    It makes the record the exporter takes the way the SDK's own processors do (a
-    ``ReadableLogRecord`` of the emitted record's parts). Unlike the SDK's simple processor it
-    exports nothing while the record is emitted, so it needs no context switch to keep the
-    exporter from logging into itself; the record keeps its context until it is exported.
-    """
+    class LogQueueProcessor(LogRecordProcessor):
+        """Hands each emitted log record, as the OTLP exporter takes it, to a SignalQueue.
 
-    def __init__(self, queue: SignalQueue) -> None:
-        from opentelemetry.sdk._logs import ReadableLogRecord
-        from opentelemetry.sdk.resources import Resource
+        It makes that record the way the SDK's own processors do (a ``ReadableLogRecord`` of
+        the emitted record's parts). Unlike the SDK's simple processor it exports nothing
+        while the record is emitted, so it needs no context switch to keep the exporter from
+        logging into itself; the record keeps its context until it is exported. A subclass
+        of the SDK's processor: what newer SDKs ask of processors (``enabled()``) has the
+        SDK's default answer.
+        """
 
-        self.queue = queue
-        self.readable = ReadableLogRecord
-        self.empty_resource = Resource.create({})
+        def __init__(self, queue: SignalQueue) -> None:
+            self.queue = queue
+            self.empty_resource = Resource.create({})
 
-    def on_emit(self, log_record: Any) -> None:
-        resource = log_record.resource
-        self.queue.add(
-            self.readable(
-                log_record=log_record.log_record,
-                resource=resource if resource is not None else self.empty_resource,
-                instrumentation_scope=log_record.instrumentation_scope,
-                limits=log_record.limits,
+        def on_emit(self, log_record: Any) -> None:
+            resource = log_record.resource
+            self.queue.add(
+                ReadableLogRecord(
+                    log_record=log_record.log_record,
+                    resource=resource if resource is not None else self.empty_resource,
+                    instrumentation_scope=log_record.instrumentation_scope,
+                    limits=log_record.limits,
+                )
             )
-        )
 
-    def shutdown(self) -> None:
-        pass
+        def shutdown(self) -> None:
+            pass
 
-    def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        return self.queue.force_flush(timeout_millis / 1000)
+        def force_flush(self, timeout_millis: int = 30_000) -> bool:
+            return self.queue.force_flush(timeout_millis / 1000)
+
+    return LogQueueProcessor
 
 
 # The parts of the SDK's ReadableLogRecord that LogQueueProcessor fills in (SDK 1.43 to 1.45).
@@ -1082,7 +1088,7 @@ class _QueueExporter:
 def log_queue_processor(queue: SignalQueue, *, own: bool | None = None) -> Any:
     """A log record processor feeding ``queue``.
 
-    flowtel's own :class:`LogQueueProcessor` when the SDK's record type is the one it knows;
+    flowtel's own LogQueueProcessor when the SDK's record type is the one it knows;
     with an SDK whose record type has changed, the SDK's simple processor (which makes the
     record its exporter takes, at the cost of a context switch per record) feeding the queue.
     ``own`` forces the choice (for tests).
@@ -1090,7 +1096,7 @@ def log_queue_processor(queue: SignalQueue, *, own: bool | None = None) -> Any:
     if own is None:
         own = _readable_log_record_is_known()
     if own:
-        return LogQueueProcessor(queue)
+        return _log_queue_processor_class()(queue)
     from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
 
     class SimpleQueueProcessor(SimpleLogRecordProcessor):
