@@ -458,7 +458,7 @@ def sdk_providers(processors: str = "batch") -> tuple[Any, Any, Any]:
     MeterProvider + PeriodicExportingMetricReader; every exporter drops (SUCCESS).
 
     ``processors="configure"``: instead of the SDK's batch processors, the ones
-    ``flowtel.configure()`` installs (a span processor and a simple log processor each
+    ``flowtel.configure()`` installs (a span processor and a log record processor, each
     feeding flowtel's export queue and its thread), with the same dropping exporters.
     """
     from opentelemetry.sdk._logs import LoggerProvider
