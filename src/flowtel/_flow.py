@@ -113,6 +113,7 @@ class Flow(RunLogging):
         self._span: Any = None
         self._span_token: Any = None
         self._run_context: Any = None
+        self._run_attributes: dict[str, Any] | None = None  # telemetry's, while it runs
         self._telemetry_open = False
 
     # -- setup -------------------------------------------------------------------------

@@ -93,6 +93,7 @@ class Task(RunLogging):
     _data: dict[str, Any] | None = None
     _capturing = False
     _telemetry_open = False
+    _message_attributes: dict[str, Any] | None = None  # the telemetry's, per call
 
     def _init_call(self, definition: TaskDefinition | None, flow: Flow | None) -> None:
         self.definition = definition
@@ -163,6 +164,7 @@ class Task(RunLogging):
                 "task.setup(target, *args, **kwargs) before execute()"
             )
         self.task_flow = current_flow.get()
+        self._message_attributes = None  # a run by hand may be repeated, in another flow
         if self.definition.info.is_async:
             return run_task_async(self, self._args, dict(self._kwargs))
         return run_task(self, self._args, dict(self._kwargs))
@@ -294,7 +296,6 @@ class Task(RunLogging):
 
     def _log_target(self) -> tuple[Flow | None, Any]:
         return self.task_flow, self
-
     def _buffer_print(self, text: str) -> None:
         RunLogging._capture_print(self, text)
 
