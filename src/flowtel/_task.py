@@ -296,6 +296,7 @@ class Task(RunLogging):
 
     def _log_target(self) -> tuple[Flow | None, Any]:
         return self.task_flow, self
+
     def _buffer_print(self, text: str) -> None:
         RunLogging._capture_print(self, text)
 
