@@ -495,7 +495,7 @@ class Flow(RunLogging):
         console = self.console_writer
         if not (exported or listeners or config.log_to_console or console):
             return
-        text = format_message(template, args)
+        text = format_message(template, args) if args else template
         if config.log_to_console:
             _console_line(level, self.flow_name, task_name, text)
         if console is not None:

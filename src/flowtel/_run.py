@@ -117,13 +117,20 @@ class RunLogging:
     def _log(self, level: int, message: Any, args: tuple = ()) -> None:
         flow, task = self._log_target()
         if flow is not None:
-            flow._message(level, safe_str(message), args, task)
+            text = message if type(message) is str else safe_str(message)
+            flow._message(level, text, args, task)
 
     def _capture_print(self, text: str) -> None:
-        buffered = self._print_buffer + text
         if "\n" not in text:
-            self._print_buffer = buffered
+            self._print_buffer += text
             return
+        if text == "\n":
+            # print()'s end, after its text: what is buffered is one message in either mode.
+            line, self._print_buffer = self._print_buffer, ""
+            if line:
+                self._log(logging.INFO, line)
+            return
+        buffered = self._print_buffer + text
         flow, _ = self._log_target()
         if flow is not None and not flow.flow_config.split_print_lines:
             # print() writes its text, then its end ("\n"): a write ending a line ends the call.

@@ -199,7 +199,8 @@ class Task(RunLogging):
             if flow_events.event_listeners:
                 emit_event(Flow_Run__Event_Type.TASK_START, "task", flow, self, {})
             if flow is not None:
-                flow._message(_DEBUG, "Executing task '%s'", (self.task_name,), self)
+                # Formatted now: a kept str is no object for the cycle collector to count.
+                flow._message(_DEBUG, f"Executing task '{self.task_name}'", (), self)
         except BaseException as error:  # a listener raised KeyboardInterrupt, SystemExit, ...
             self._end(None, error)
             raise
@@ -297,8 +298,8 @@ class Task(RunLogging):
     def _log_target(self) -> tuple[Flow | None, Any]:
         return self.task_flow, self
 
-    def _buffer_print(self, text: str) -> None:
-        RunLogging._capture_print(self, text)
+    # A captured print()'s text, written in this call: buffered into whole lines.
+    _buffer_print = RunLogging._capture_print
 
     def __repr__(self) -> str:
         return f"<Task {self.task_name!r} id={self.task_id} status={self.status}>"

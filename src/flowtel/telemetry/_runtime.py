@@ -548,6 +548,8 @@ def task_started(task: Task, args: tuple = (), kwargs: dict | None = None) -> No
 
 def task_stopped(task: Task) -> None:
     runtime = RUNTIME
+    if task._message_attributes is not None:
+        task._message_attributes = None  # not kept with the finished call
     try:
         error = task.task_error
         result = result_of(error, task._timed_out)
