@@ -221,3 +221,36 @@ def test_log_entries_have_timestamps_in_order():
 def test_log_of_a_flow_not_run_is_empty():
     """A Flow that never ran has an empty log."""
     assert [] == Flow(flow_name="idle").log_messages()
+
+
+def test_messages_logged_from_many_threads_into_one_run_stay_whole():
+    """Tasks of one run logging from worker threads at once: every entry keeps its own level,
+    text and task name, and none is lost."""
+
+    @task
+    def chatter(worker, this_task=None):
+        for i in range(300):
+            if i % 2:
+                this_task.log_warning(f"{worker} says {i}")
+            else:
+                this_task.log_info(f"{worker} says {i}")
+
+    @flow
+    def crowd():
+        futures = [chatter.submit(f"w{n}") for n in range(6)]
+        for future in futures:
+            future.result()
+
+    run = crowd().execute()
+    said = [entry for entry in run.log_entries() if " says " in entry.text]
+    assert 6 * 300 == len(said)
+    assert [] == [
+        entry
+        for entry in said
+        if entry.task_name != "chatter"
+        or entry.level != (logging.WARNING if int(entry.text.split()[-1]) % 2 else logging.INFO)
+    ]
+    for n in range(6):
+        assert [f"w{n} says {i}" for i in range(300)] == [
+            entry.text for entry in said if entry.text.startswith(f"w{n} ")
+        ]

@@ -552,6 +552,29 @@ def test_an_async_task_is_still_a_coroutine_function():
     assert 2 == asyncio.run(coroutine)
 
 
+def test_an_async_task_call_makes_a_coroutine_named_like_the_task():
+    """With or without a running loop, the coroutine is named after the task function, the name
+    Python's own 'coroutine ... was never awaited' warning shows."""
+
+    async def named_in_loop():
+        coroutine = price(1)
+        try:
+            return coroutine.__name__, coroutine.__qualname__
+        finally:
+            coroutine.close()
+
+    with pytest.warns(RuntimeWarning, match="without await"):  # closed unstarted: warned
+        outside = price(2)
+        names_outside = (outside.__name__, outside.__qualname__)
+        outside.close()
+        del outside
+        gc.collect()
+    assert [("price", "price"), ("price", "price")] == [
+        asyncio.run(named_in_loop()),
+        names_outside,
+    ]
+
+
 def test_find_flow_returns_the_running_flow_inside_a_task():
     """Task.find_flow() inside a running task is the flow the task belongs to."""
 

@@ -81,6 +81,26 @@ def test_task_span_has_task_and_code_attributes(flowtel_telemetry):
     } == attributes
 
 
+def test_task_in_a_with_block_of_a_flow_that_is_not_running_carries_its_ids(flowtel_telemetry):
+    """A task called inside ``with run:`` of a flow that is not running (a finished one here)
+    carries that flow's name and run id, and so do its messages."""
+
+    @task
+    def tidy(this_task=None):
+        this_task.log_info("tidied")
+
+    run = report_flow([1]).execute()
+    with run:
+        tidy()
+    (task_span,) = [s for s in flowtel_telemetry.spans if s.name == "tidy"]
+    (record,) = [r.log_record for r in flowtel_telemetry.logs if r.log_record.body == "tidied"]
+    expected = ("report_flow", run.flow_id)
+    assert [expected, expected] == [
+        (task_span.attributes["cicd.pipeline.name"], task_span.attributes["cicd.pipeline.run.id"]),
+        (record.attributes["cicd.pipeline.name"], record.attributes["cicd.pipeline.run.id"]),
+    ]
+
+
 class Warehouse:
     @task(task_name="restock")
     def restock(self, item):

@@ -362,3 +362,40 @@ def test_flow_start_records_must_be_a_bool():
     """configure(flow_start_records=...) rejects a non-bool, naming the value."""
     with pytest.raises(TypeError, match="flow_start_records must be True or False, got 'yes'"):
         flowtel.configure(flow_start_records="yes", install_providers=False)
+
+
+def test_a_task_run_by_hand_in_two_flows_logs_with_each_flows_ids(flowtel_telemetry):
+    """A Task set up by hand and executed in two flow runs: each run's messages carry that run's
+    flow name and run id and the task's own ids."""
+    from flowtel import Task
+
+    def noisy(this_task=None):
+        this_task.log_info("one")
+        this_task.log_info("two")
+
+    by_hand = Task(task_name="by-hand").setup(noisy)
+
+    @flow(flow_name="first-flow")
+    def first():
+        by_hand.execute()
+
+    @flow(flow_name="second-flow")
+    def second():
+        by_hand.execute()
+
+    runs = [first().execute(), second().execute()]
+    expected = [
+        (run.flow_name, run.flow_id, "by-hand", by_hand.task_id, body)
+        for run in runs
+        for body in ("one", "two")
+    ]
+    assert expected == [
+        (
+            r.log_record.attributes["cicd.pipeline.name"],
+            r.log_record.attributes["cicd.pipeline.run.id"],
+            r.log_record.attributes["cicd.pipeline.task.name"],
+            r.log_record.attributes["cicd.pipeline.task.run.id"],
+            r.log_record.body,
+        )
+        for r in flowtel_telemetry.logs
+    ]

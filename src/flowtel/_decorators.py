@@ -33,7 +33,7 @@ from ._task import (
     run_task_with_options,
     run_task_with_options_async,
 )
-from ._unrun import AwaitWatch, mark_coroutine_function
+from ._unrun import AwaitWatch, mark_coroutine_function, named_copy
 
 try:
     from typing import ParamSpec
@@ -109,32 +109,31 @@ def _make_task(target: Any, options: dict[str, Any]) -> Any:
     if definition.info.is_async:
         run_async = run_task_async if definition.options is None else run_task_with_options_async
 
+        # Python's own "never awaited" warning names the coroutine, after the function that
+        # made it: copies of the runner named like the task make coroutines named like it.
+        coroutine_name = getattr(target, "__name__", name)
+        coroutine_qualname = getattr(target, "__qualname__", name)
+        run_named = named_copy(run_async, coroutine_name, coroutine_qualname)
+
         async def run_call(args: tuple, kwargs: dict, watch: AwaitWatch | None) -> Any:
             if watch is not None:
                 watch.started = True
-            return await run_async(new_call(definition, current_flow.get()), args, kwargs)
+            return await run_named(new_call(definition, current_flow.get()), args, kwargs)
 
-        # Python's own "never awaited" warning names the coroutine: make it the task's name.
-        run_call.__name__ = getattr(target, "__name__", name)
-        run_call.__qualname__ = getattr(target, "__qualname__", name)
+        run_call.__name__ = coroutine_name
+        run_call.__qualname__ = coroutine_qualname
 
         # A def returning the coroutine (not an async def) so that a call made without a
         # running loop, where a missing ``await`` is likely, can be watched at call time.
         # Imported here, not at flowtel's import: an async task needs asyncio to run anyway.
         from asyncio.events import _get_running_loop as running_loop
 
-        coroutine_name, coroutine_qualname = run_call.__name__, run_call.__qualname__
-
         @functools.wraps(target)
         def async_task_call(*args: Any, **kwargs: Any) -> Any:
             if running_loop() is not None:
                 # The common case, without run_call's extra coroutine frame per call: the
-                # call belongs to the flow current where it is made, and is named like the
-                # task for Python's "never awaited" warning all the same.
-                call: Any = run_async(new_call(definition, current_flow.get()), args, kwargs)
-                call.__name__ = coroutine_name
-                call.__qualname__ = coroutine_qualname
-                return call
+                # call belongs to the flow current where it is made.
+                return run_named(new_call(definition, current_flow.get()), args, kwargs)
             flow = current_flow.get()
             watch = AwaitWatch(name, flow.flow_name if flow is not None else None)
             return watch.watch(run_call(args, kwargs, watch))

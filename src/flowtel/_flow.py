@@ -25,6 +25,7 @@ from ._run import (
     STATUS_PENDING,
     STATUS_RUNNING,
     LogEntry,
+    RunLog,
     RunLogging,
     emit_event,
     error_text,
@@ -108,11 +109,12 @@ class Flow(RunLogging):
         self._timed_out = False
         self._runner: TaskRunner | None = None
         self._pending_futures: list[Any] = []
-        self._log_entries: list[tuple] = []  # LogEntry fields as a tuple: untracked by the GC
+        self._run_log = RunLog()
         self._print_buffer = ""
         self._span: Any = None
         self._span_token: Any = None
         self._run_context: Any = None
+        self._run_attributes: dict[str, Any] | None = None  # telemetry's, while it runs
         self._telemetry_open = False
 
     # -- setup -------------------------------------------------------------------------
@@ -488,13 +490,13 @@ class Flow(RunLogging):
             return
         task_name = task.task_name if task is not None else ""
         if config.log_to_memory:
-            self._log_entries.append((level, template, args, task_name, replayed_at or time.time()))
+            self._run_log.add(level, template, args, task_name, replayed_at or time.time())
         exported = replayed_at is None and level >= telemetry.RUNTIME.export_level
         listeners = flow_events.event_listeners
         console = self.console_writer
         if not (exported or listeners or config.log_to_console or console):
             return
-        text = format_message(template, args)
+        text = format_message(template, args) if args else template
         if config.log_to_console:
             _console_line(level, self.flow_name, task_name, text)
         if console is not None:
@@ -565,15 +567,15 @@ class Flow(RunLogging):
 
     def log_messages(self) -> list[str]:
         """This run's messages as plain text, oldest first."""
-        return [LogEntry(*entry).text for entry in self._log_entries]
+        return [entry.text for entry in self._run_log.entries()]
 
     def log_entries(self) -> list[LogEntry]:
         """This run's messages with level, task name and timestamp."""
-        return [LogEntry(*entry) for entry in self._log_entries]
+        return self._run_log.entries()
 
     def print_log_messages(self) -> None:
         """Print this run's messages to the real stdout."""
-        for entry in (LogEntry(*e) for e in self._log_entries):
+        for entry in self._run_log.entries():
             _console_line(entry.level, self.flow_name, entry.task_name, entry.text)
 
     def durations(self) -> dict[str, Any]:

@@ -16,6 +16,7 @@ class FunctionInfo:
     """A function's sync/async kind, its injection plan and its code location."""
 
     __slots__ = (
+        "code_attributes",
         "file_path",
         "fn",
         "function_name",
@@ -51,6 +52,8 @@ class FunctionInfo:
         self.qualified_name: str = getattr(fn, "__qualname__", self.function_name)
         self.file_path: str = code.co_filename if code is not None else ""
         self.line_number: int = code.co_firstlineno if code is not None else 0
+        # The code location as telemetry attributes, made by the telemetry on first use.
+        self.code_attributes: dict[str, Any] | None = None
 
     def inject(self, args: tuple, kwargs: dict, value_of: Callable[[str], Any]) -> dict:
         """``kwargs`` with the injectable values the caller did not pass.

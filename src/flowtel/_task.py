@@ -93,6 +93,7 @@ class Task(RunLogging):
     _data: dict[str, Any] | None = None
     _capturing = False
     _telemetry_open = False
+    _message_attributes: dict[str, Any] | None = None  # the telemetry's, per call
 
     def _init_call(self, definition: TaskDefinition | None, flow: Flow | None) -> None:
         self.definition = definition
@@ -163,6 +164,7 @@ class Task(RunLogging):
                 "task.setup(target, *args, **kwargs) before execute()"
             )
         self.task_flow = current_flow.get()
+        self._message_attributes = None  # a run by hand may be repeated, in another flow
         if self.definition.info.is_async:
             return run_task_async(self, self._args, dict(self._kwargs))
         return run_task(self, self._args, dict(self._kwargs))
@@ -197,7 +199,8 @@ class Task(RunLogging):
             if flow_events.event_listeners:
                 emit_event(Flow_Run__Event_Type.TASK_START, "task", flow, self, {})
             if flow is not None:
-                flow._message(_DEBUG, "Executing task '%s'", (self.task_name,), self)
+                # Formatted now: a kept str is no object for the cycle collector to count.
+                flow._message(_DEBUG, f"Executing task '{self.task_name}'", (), self)
         except BaseException as error:  # a listener raised KeyboardInterrupt, SystemExit, ...
             self._end(None, error)
             raise
@@ -295,8 +298,8 @@ class Task(RunLogging):
     def _log_target(self) -> tuple[Flow | None, Any]:
         return self.task_flow, self
 
-    def _buffer_print(self, text: str) -> None:
-        RunLogging._capture_print(self, text)
+    # A captured print()'s text, written in this call: buffered into whole lines.
+    _buffer_print = RunLogging._capture_print
 
     def __repr__(self) -> str:
         return f"<Task {self.task_name!r} id={self.task_id} status={self.status}>"

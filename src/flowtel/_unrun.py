@@ -9,8 +9,10 @@ silently. Both warnings are RuntimeWarnings raised when the object is collected 
 from __future__ import annotations
 
 import inspect
+import types
 import warnings
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 
@@ -23,6 +25,15 @@ def warn_flow_never_ran(flow_name: str, function_name: str) -> None:
         RuntimeWarning,
         stacklevel=3,
     )
+
+
+def named_copy(fn: Callable[..., Any], name: str, qualname: str) -> Callable[..., Any]:
+    """A copy of the function ``fn`` named ``name``: the coroutines it makes carry that name,
+    which is what Python's own "coroutine ... was never awaited" warning shows."""
+    copy = types.FunctionType(fn.__code__, fn.__globals__, name, fn.__defaults__, fn.__closure__)  # type: ignore[attr-defined]
+    copy.__qualname__ = qualname
+    copy.__kwdefaults__ = fn.__kwdefaults__  # type: ignore[attr-defined]
+    return copy
 
 
 class AwaitWatch:

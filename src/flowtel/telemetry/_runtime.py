@@ -25,7 +25,7 @@ import logging
 import os
 import time
 import traceback
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import _logs, context, metrics, trace
 from opentelemetry._logs import SeverityNumber
@@ -378,18 +378,18 @@ def _parent_and_links(flow: Flow) -> tuple[context.Context | None, list[trace.Li
 def flow_started(flow: Flow) -> None:
     runtime = RUNTIME
     try:
+        # The run's name and id as attributes, made once for its span, its tasks' spans and
+        # its messages (the engine sets neither while the run goes on).
+        names = flow._run_attributes = {
+            PIPELINE_NAME: safe_name(flow.flow_name),
+            PIPELINE_RUN_ID: safe_name(flow.flow_id),
+        }
         runtime.recheck()
         tracer = runtime.tracer()
         if tracer is not None:
-            info = cast("FunctionInfo", flow._info)
-            name = safe_name(flow.flow_name)
-            attributes: dict[str, Any] = {
-                PIPELINE_NAME: name,
-                PIPELINE_RUN_ID: safe_name(flow.flow_id),
-                CODE_FUNCTION: safe_name(info.qualified_name),
-                CODE_FILE: safe_name(info.file_path),
-                CODE_LINE: info.line_number,
-            }
+            info: FunctionInfo = flow._info  # type: ignore[assignment]
+            name = names[PIPELINE_NAME]
+            attributes: dict[str, Any] = {**names, **_code_attributes(info)}
             options = flow._options
             if options is not None and options.span_attributes:
                 attributes.update(_option_attributes(options, runtime))
@@ -420,28 +420,50 @@ def flow_started(flow: Flow) -> None:
                     severity_number=SeverityNumber.INFO,
                     severity_text="INFO",
                     body=FLOW_STARTED,
-                    attributes={
-                        PIPELINE_NAME: safe_name(flow.flow_name),
-                        PIPELINE_RUN_ID: safe_name(flow.flow_id),
-                    },
+                    attributes=names,
                 )
     except Exception:
         runtime.internal_error("flow start")
+
+
+def _run_attributes(flow: Flow) -> dict[str, Any]:
+    """The flow's name and run id as attributes (made at its start while it runs)."""
+    names = flow._run_attributes
+    if names is None:  # a flow that is not running, used as a context (``with flow:``)
+        names = {PIPELINE_NAME: safe_name(flow.flow_name), PIPELINE_RUN_ID: safe_name(flow.flow_id)}
+    return names
+
+
+def _code_attributes(info: FunctionInfo) -> dict[str, Any]:
+    """A flow or task function's code location as attributes, made once per function."""
+    attributes = info.code_attributes
+    if attributes is None:
+        attributes = info.code_attributes = {
+            CODE_FUNCTION: safe_name(info.qualified_name),
+            CODE_FILE: safe_name(info.file_path),
+            CODE_LINE: info.line_number,
+        }
+    return attributes
 
 
 def _end_run_span(
     runtime: Runtime,
     span: Any,
     token: Any,
-    outcome: dict[str, Any],
+    result: tuple[str, str],
     return_value: Any,
     error: BaseException | None,
+    outcome: dict[str, Any] | None = None,
 ) -> None:
-    """Detach a run's span, record its outcome attributes, return value and error, and end
-    it; the span is ended whatever fails on the way."""
+    """Detach a run's span, record its result (and other outcome attributes), return value
+    and error, and end it; the span is ended whatever fails on the way."""
     try:
         context.detach(token)
-        span.set_attributes(outcome)
+        # One set_attribute per value: the SDK's set_attributes costs twice as much for one.
+        span.set_attribute(*result)
+        if outcome:
+            for key, value in outcome.items():
+                span.set_attribute(key, value)
         if runtime.record_return_values and error is None and return_value is not None:
             span.set_attribute(RETURN_VALUE, _return_value(runtime, return_value))
         if error is not None:
@@ -452,6 +474,7 @@ def _end_run_span(
 
 def flow_stopped(flow: Flow) -> None:
     runtime = RUNTIME
+    flow._run_attributes = None
     try:
         error = flow.flow_error
         result = result_of(error, flow._timed_out)
@@ -461,10 +484,18 @@ def flow_stopped(flow: Flow) -> None:
         if span is not None:
             token = flow._span_token
             flow._span = flow._span_token = flow._run_context = None
-            outcome: dict[str, Any] = {PIPELINE_RESULT: result, FAILED_TASKS: flow.failed_tasks}
+            outcome: dict[str, Any] = {FAILED_TASKS: flow.failed_tasks}
             if flow.attempts > 1:
                 outcome[FLOW_ATTEMPTS] = flow.attempts
-            _end_run_span(runtime, span, token, outcome, flow.flow_return_value, error)
+            _end_run_span(
+                runtime,
+                span,
+                token,
+                (PIPELINE_RESULT, result),
+                flow.flow_return_value,
+                error,
+                outcome,
+            )
         instruments = runtime.instruments()
         if instruments is not None:
             name = flow.flow_name
@@ -489,19 +520,16 @@ def task_started(task: Task, args: tuple = (), kwargs: dict | None = None) -> No
         tracer = runtime.tracer()
         if tracer is None:
             return
-        definition = cast("TaskDefinition", task.definition)
+        definition: TaskDefinition = task.definition  # type: ignore[assignment]
         info = definition.info
         name = safe_name(task.task_name)
         attributes: dict[str, Any] = {
             TASK_NAME: name,
             TASK_RUN_ID: task.task_id,
-            CODE_FUNCTION: safe_name(info.qualified_name),
-            CODE_FILE: safe_name(info.file_path),
-            CODE_LINE: info.line_number,
+            **_code_attributes(info),
         }
         if flow is not None:
-            attributes[PIPELINE_NAME] = safe_name(flow.flow_name)
-            attributes[PIPELINE_RUN_ID] = safe_name(flow.flow_id)
+            attributes.update(_run_attributes(flow))
         options = definition.options
         if options is not None and options.span_attributes:
             attributes.update(_option_attributes(options, runtime))
@@ -520,6 +548,8 @@ def task_started(task: Task, args: tuple = (), kwargs: dict | None = None) -> No
 
 def task_stopped(task: Task) -> None:
     runtime = RUNTIME
+    if task._message_attributes is not None:
+        task._message_attributes = None  # not kept with the finished call
     try:
         error = task.task_error
         result = result_of(error, task._timed_out)
@@ -529,10 +559,15 @@ def task_stopped(task: Task) -> None:
         if span is not None:
             token = task._span_token
             task._span = task._span_token = task._run_context = None
-            outcome: dict[str, Any] = {TASK_RESULT: result}
-            if task.attempts > 1:
-                outcome[TASK_ATTEMPTS] = task.attempts
-            _end_run_span(runtime, span, token, outcome, task.task_return_value, error)
+            _end_run_span(
+                runtime,
+                span,
+                token,
+                (TASK_RESULT, result),
+                task.task_return_value,
+                error,
+                {TASK_ATTEMPTS: task.attempts} if task.attempts > 1 else None,
+            )
         instruments = runtime.instruments()
         if instruments is not None:
             flow = task.task_flow
@@ -566,7 +601,10 @@ def message(
             return  # nothing would record it
         if template is not None and template in RETURN_VALUE_TEMPLATES:
             text = RETURN_VALUE_TEMPLATES[template] + _returned_text(runtime, flow, task)
-        span = trace.get_current_span()
+        # The current span; when it is the run's own (the common case), without a lookup.
+        current = context.get_current()
+        run: Flow | Task = task if task is not None and task._span is not None else flow
+        span = run._span if current is run._run_context else trace.get_current_span(current)
         log_context = None
         recording = span.is_recording()
         if not recording:
@@ -576,13 +614,18 @@ def message(
                 log_context = trace.set_span_in_context(run_span)
                 recording = span.is_recording()
         number, name = _SEVERITY.get(level) or severity(level)
-        attributes: dict[str, Any] = {
-            PIPELINE_NAME: safe_name(flow.flow_name),
-            PIPELINE_RUN_ID: safe_name(flow.flow_id),
-        }
-        if task is not None:
-            attributes[TASK_NAME] = safe_name(task.task_name)
-            attributes[TASK_RUN_ID] = task.task_id
+        attributes: dict[str, Any] | None
+        if task is None:
+            attributes = _run_attributes(flow)
+        else:
+            # Made at the call's first message and shared by the rest (the SDK copies them).
+            attributes = task._message_attributes
+            if attributes is None:
+                attributes = task._message_attributes = {
+                    **_run_attributes(flow),
+                    TASK_NAME: safe_name(task.task_name),
+                    TASK_RUN_ID: task.task_id,
+                }
         body = safe_text(text, runtime.message_limit)
         if recording:
             event_limit = runtime.event_limit(runtime.message_limit)
