@@ -6,8 +6,8 @@ import contextvars
 import logging
 import sys
 import threading
-import weakref
 import time
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
