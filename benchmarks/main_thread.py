@@ -9,7 +9,7 @@ alone: the instrumentation itself and the cyclic garbage collector's passes. Rep
 are interleaved; the table shows the minimum and the 25th percentile (interference only
 adds time, so the low end is the cost itself), each with its ratio to the raw-OTel row,
 and the collector's time per task (``gc.callbacks``) with the number of its passes by
-generation. ``run.py`` measures the same workloads with batch processors; use this script
+generation in the last repetition. ``run.py`` measures the same workloads with batch processors; use this script
 to compare two versions of flowtel, that one for what a deployment sees. Never asserted.
 """
 
@@ -65,26 +65,41 @@ def inline_providers() -> tuple[Any, Any, Any]:
     return tracer_provider, logger_provider, meter_provider
 
 
-def make_rows(n: int, is_async: bool) -> dict[str, Callable[[], Any]]:
-    """One flow of ``n`` tasks per call, for each row key."""
+def make_rows(n: int, flows: int, is_async: bool) -> dict[str, Callable[[], Any]]:
+    """``flows`` flows of ``n`` tasks each per call, one after the other, for each row key."""
     providers = inline_providers()
     raw = w.raw_for(providers)
     spans_raw = w.Raw(providers[0].get_tracer("bench.raw"))
     loop = asyncio.new_event_loop()
 
     def flowtel(flow_fn: Any, async_fn: Any, spans_only: bool = False) -> Callable[[], Any]:
-        def run() -> Any:
+        async def run_async() -> None:
+            for _ in range(flows):
+                await async_fn(n, "a").execute_async()
+
+        def run() -> None:
             w.use_flowtel(providers, spans_only=spans_only)
             if is_async:
-                return loop.run_until_complete(async_fn(n, "a").execute_async())
-            return flow_fn(n).execute()
+                loop.run_until_complete(run_async())
+                return
+            for _ in range(flows):
+                flow_fn(n).execute()
 
         return run
 
     def hand_written(sync_fn: Any, async_fn: Any) -> Callable[[], Any]:
-        if is_async:
-            return lambda: loop.run_until_complete(async_fn(n, w.awork))
-        return lambda: sync_fn(n)
+        async def run_async() -> None:
+            for _ in range(flows):
+                await async_fn(n, w.awork)
+
+        def run() -> None:
+            if is_async:
+                loop.run_until_complete(run_async())
+                return
+            for _ in range(flows):
+                sync_fn(n)
+
+        return run
 
     return {
         "raw_full": hand_written(raw.full_flow, raw.full_aflow),
@@ -131,11 +146,14 @@ def measure(run: Callable[[], Any]) -> tuple[int, int, list[int]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=1_000, help="tasks per flow")
+    parser.add_argument("--flows", type=int, help="flows per measurement (default: 5,000 tasks)")
     parser.add_argument("--reps", type=int, default=25)
     parser.add_argument("--async", dest="is_async", action="store_true")
     parser.add_argument("--rows", default=",".join(["raw_full", "raw_spans", "raw_log", *PAIRS]))
     args = parser.parse_args()
-    rows = make_rows(args.n, args.is_async)
+    flows = args.flows or max(1, 5_000 // args.n)
+    tasks = args.n * flows
+    rows = make_rows(args.n, flows, args.is_async)
     keys = [key for key in rows if key in args.rows.split(",")]
     for key in keys:  # warm-up
         rows[key]()
@@ -147,12 +165,12 @@ def main() -> int:
     gc.unfreeze()
 
     def low(key: str) -> tuple[float, float]:
-        per_task = sorted(ns / args.n / 1000 for ns, _, _ in samples[key])
+        per_task = sorted(ns / tasks / 1000 for ns, _, _ in samples[key])
         return per_task[0], per_task[len(per_task) // 4]
 
     mode = "async" if args.is_async else "sync"
     print(
-        f"flow's thread only (processors that drop on the spot): {mode}, one flow of "
+        f"flow's thread only (processors that drop on the spot): {mode}, {flows:,} flow(s) of "
         f"{args.n:,} tasks per measurement, {args.reps} repetitions"
     )
     print(
@@ -164,7 +182,7 @@ def main() -> int:
         if PAIRS.get(key) in samples:
             base_min, base_quartile = low(PAIRS[key])
             cells = [f"{minimum / base_min:.3f}", f"{quartile / base_quartile:.3f}"]
-        collector = sorted(gc_ns / args.n / 1000 for _, gc_ns, _ in samples[key])
+        collector = sorted(gc_ns / tasks / 1000 for _, gc_ns, _ in samples[key])
         passes = samples[key][-1][2]
         print(
             f"  {key:16} {minimum:8.2f} {cells[0]:>6} {quartile:8.2f} {cells[1]:>6}  "

@@ -789,3 +789,30 @@ def test_detach_returns_the_same_flow_for_chaining():
 
     run = detachable()
     assert (run, 1) == (run.detach(), run.detach().execute().flow_return_value)
+
+
+def test_a_released_run_is_freed_without_the_cycle_collector():
+    """A finished run and its executed tasks, messages and results form no reference cycle:
+    released, they are freed at once (nothing is left for gc.collect())."""
+
+    @task
+    def step(x, this_task=None):
+        this_task.log_info(f"step {x}")
+        return {"value": x}
+
+    @flow
+    def stepping(this_flow=None):
+        for x in range(5):
+            step(x)
+        this_flow.add_flow_artifact(key="report", data={"rows": 5})
+        this_flow.add_flow_result(key="total", description="5")
+
+    stepping().execute()  # warm-up: first-use caches
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(10):
+            stepping().execute()
+        assert 0 == gc.collect()
+    finally:
+        gc.enable()

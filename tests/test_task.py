@@ -601,3 +601,47 @@ def test_find_flow_on_a_task_made_by_hand_returns_the_current_flow():
     assert Task().find_flow() is None
     with run:
         assert Task().find_flow() is run
+
+
+def test_finished_tasks_keep_pointing_at_the_run_that_keeps_them():
+    """After a run, each of its executed tasks still names that run as its flow (task_flow,
+    this_flow, find_flow); a call kept after its run was released has no flow any more."""
+
+    @task
+    def step(x):
+        return x
+
+    @flow
+    def stepping():
+        step(1)
+        step(2)
+
+    run = stepping().execute()
+    assert [(run, run, run), (run, run, run)] == [
+        (t.task_flow, t.this_flow, t.find_flow()) for t in run.executed_tasks
+    ]
+    kept = run.executed_tasks[0]
+    del run
+    gc.collect()
+    assert (None, 1) == (kept.task_flow, kept.task_return_value)
+
+
+def test_a_task_set_up_by_hand_runs_again_in_the_next_flow():
+    """A by-hand Task executed in one run and then in another belongs to the second one."""
+
+    def double(x):
+        return 2 * x
+
+    by_hand = Task(task_name="by-hand").setup(double, 3)
+
+    @flow
+    def first():
+        return by_hand.execute()
+
+    @flow
+    def second():
+        return by_hand.execute()
+
+    one = first().execute()
+    two = second().execute()
+    assert (6, 6, two) == (one.flow_return_value, two.flow_return_value, by_hand.task_flow)

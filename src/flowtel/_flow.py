@@ -7,6 +7,7 @@ import logging
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -85,6 +86,7 @@ class Flow(RunLogging):
         self._options: RunOptions | None = None
         self._wrapper: Callable[..., Any] | None = None
         self._lock = threading.Lock()
+        self._weak_self = weakref.ref(self)  # shared by the ended calls it keeps
         self._args: tuple = ()
         self._kwargs: dict = {}
         self._runs = 0
@@ -446,6 +448,9 @@ class Flow(RunLogging):
         if error is not None:
             with self._lock:
                 self.failed_tasks += 1
+        if self.flow_config.add_task_to_self:
+            # executed_tasks keeps the call: it points back weakly, so that no cycle is left.
+            task._hold_flow_weakly(self._weak_self)
 
     # -- with / async with: make this flow current for tasks called in the block --------
 

@@ -94,6 +94,8 @@ class Task(RunLogging):
     _capturing = False
     _telemetry_open = False
     _message_attributes: dict[str, Any] | None = None  # the telemetry's, per call
+    _flow: Flow | None = None
+    _flow_ref: Callable[[], Flow | None] | None = None
 
     def _init_call(self, definition: TaskDefinition | None, flow: Flow | None) -> None:
         self.definition = definition
@@ -107,8 +109,32 @@ class Task(RunLogging):
         task.definition = definition
         task.task_name = definition.task_name
         task.raise_on_error = definition.raise_on_error
-        task.task_flow = flow
+        task._flow = flow
         return task
+
+    @property
+    def task_flow(self) -> Flow | None:
+        """The flow this call belongs to (None outside any flow).
+
+        Once the call has ended and its flow keeps it in ``executed_tasks``, the call holds
+        the flow weakly: a run and its calls are freed as soon as the run is released, not
+        later by the cycle collector. A finished call kept after its run was released has
+        no flow any more.
+        """
+        flow = self._flow
+        if flow is None and self._flow_ref is not None:
+            return self._flow_ref()
+        return flow
+
+    @task_flow.setter
+    def task_flow(self, flow: Flow | None) -> None:
+        self._flow = flow
+        self._flow_ref = None
+
+    def _hold_flow_weakly(self, reference: Callable[[], Flow | None]) -> None:
+        """Called by the flow that keeps this ended call (see ``task_flow``)."""
+        self._flow = None
+        self._flow_ref = reference
 
     @property
     def task_id(self) -> str:
@@ -181,7 +207,7 @@ class Task(RunLogging):
     # -- lifecycle -------------------------------------------------------------------
 
     def _begin(self, args: tuple = (), kwargs: dict | None = None) -> None:
-        flow = self.task_flow
+        flow = self._flow
         # Telemetry first: if it raises (only under the test kit), no run state is set yet.
         telemetry.task_started(self, args, kwargs)
         self.status = STATUS_RUNNING
@@ -237,7 +263,7 @@ class Task(RunLogging):
         telemetry.task_stopped(self)
 
     def _close(self, value: Any, error: BaseException | None) -> bool:
-        flow = self.task_flow
+        flow = self._flow
         if self._print_buffer:
             self._flush_prints()
         propagate = False
