@@ -98,6 +98,7 @@ class Row:
     wall: list[int] = field(default_factory=list)
     cpu: list[int] = field(default_factory=list)
     dropped: int = 0
+    spans_exported: int = 0
 
 
 @dataclass
@@ -132,6 +133,13 @@ class DropCounter(logging.Handler):
 DROPS = DropCounter.install()
 
 
+def exported_spans() -> int:
+    """Spans the benchmark exporters of ``workloads`` were given so far."""
+    import workloads
+
+    return workloads.EXPORTED["spans"]
+
+
 def run_group(group: Group, reps: int, after: Callable[[], None] | None = None) -> dict[str, Any]:
     """Warm up, then ``reps`` repetitions; each repetition measures every row once,
     alternating the order so that drift and GC debt hit both rows of a pair alike."""
@@ -142,10 +150,12 @@ def run_group(group: Group, reps: int, after: Callable[[], None] | None = None) 
         order = group.rows if rep % 2 == 0 else list(reversed(group.rows))
         for row in order:
             dropped = DROPS.count
+            exported = exported_spans()
             wall, cpu = _one(row, group.flows, after)
             row.wall.append(wall)
             row.cpu.append(cpu)
             row.dropped += DROPS.count - dropped
+            row.spans_exported += exported_spans() - exported
     return summarise(group)
 
 
@@ -176,6 +186,9 @@ def summarise(group: Group) -> dict[str, Any]:
             "samples_us_per_task": wall,
             "samples_cpu_us_per_task": cpu,
             "spans_dropped": row.dropped,
+            # Spans made per measurement (flows and tasks) times measurements, for the check.
+            "spans_exported": row.spans_exported,
+            "spans_made": group.flows * (group.n + 1) * len(row.wall) if row.spans_exported else 0,
         }
         if row.pair is not None:
             base = by_key[row.pair]
@@ -812,6 +825,13 @@ def format_groups(groups: list[dict[str, Any]], reps: int) -> list[str]:
             lines.append(
                 f"  ! the batch span processor dropped {dropped:,} spans (queue full) in this group"
             )
+        short = [
+            f"{row['key']} {row['spans_exported']:,} of {row['spans_made']:,}"
+            for row in group["rows"]
+            if row.get("spans_exported", 0) < row.get("spans_made", 0)
+        ]
+        if short:
+            lines.append(f"  ! spans lost before export (rows not comparable): {', '.join(short)}")
     return lines
 
 
