@@ -17,7 +17,9 @@ class Flow_Run__Config:
     field                    default effect
     ======================== ======= =========================================================
     add_task_to_self         True    keep each task call in ``run.executed_tasks`` (and in
-                                     ``run.durations()``); False keeps none
+                                     ``run.durations()``); False keeps none. A kept call
+                                     refers to its run weakly once it has ended (its
+                                     ``task_flow`` is None once the run is released)
     log_to_console           False   write each message to the real stdout as it happens, as
                                      ``LEVEL   flow.task: text`` (prints then show as these
                                      lines instead of raw)
