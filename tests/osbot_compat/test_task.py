@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 
 import pytest
 
@@ -185,3 +187,26 @@ def test_task_flow_given_is_used_when_no_flow_is_current():
     task = Task(task_target=lambda this_flow=None: this_flow.flow_name, task_flow=given)
     assert on_stack is not given
     assert "given" == task.execute__sync()
+
+
+def test_ended_task_keeps_its_flow_while_the_run_lives_and_runs_alone_once_released():
+    """A kept hand-made task points at its living run; released, it has none and runs alone."""
+    kept = []
+
+    def pipeline(this_flow=None):
+        task = Task(task_name="load", task_target=lambda: "rows")
+        kept.append(task)
+        return task.execute__sync()
+
+    flow = Flow(flow_name="kept").setup(pipeline)
+    flow.execute_flow()
+    task = kept[0]
+    assert (flow, [task], flow) == (task.task_flow, flow.executed_tasks, task.find_flow())
+    assert flow.flow_id == task.task_event_data().flow_run_id
+    flow_ref = weakref.ref(flow)
+    del flow
+    gc.collect()
+    assert (None, None) == (flow_ref(), task.task_flow)
+    assert "rows" == task.execute__sync()
+    stats = task.task_stats.stats
+    assert (None, 1, "") == (task.task_flow, stats.execution_order, stats.parent_flow_id)
