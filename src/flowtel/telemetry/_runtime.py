@@ -380,10 +380,7 @@ def flow_started(flow: Flow) -> None:
     try:
         # The run's name and id as attributes, made once for its span, its tasks' spans and
         # its messages (the engine sets neither while the run goes on).
-        names = flow._run_attributes = {
-            PIPELINE_NAME: safe_name(flow.flow_name),
-            PIPELINE_RUN_ID: safe_name(flow.flow_id),
-        }
+        names = flow._run_attributes = _flow_names(flow)
         runtime.recheck()
         tracer = runtime.tracer()
         if tracer is not None:
@@ -426,12 +423,15 @@ def flow_started(flow: Flow) -> None:
         runtime.internal_error("flow start")
 
 
+def _flow_names(flow: Flow) -> dict[str, Any]:
+    return {PIPELINE_NAME: safe_name(flow.flow_name), PIPELINE_RUN_ID: safe_name(flow.flow_id)}
+
+
 def _run_attributes(flow: Flow) -> dict[str, Any]:
     """The flow's name and run id as attributes (made at its start while it runs)."""
     names = flow._run_attributes
-    if names is None:  # a flow that is not running, used as a context (``with flow:``)
-        names = {PIPELINE_NAME: safe_name(flow.flow_name), PIPELINE_RUN_ID: safe_name(flow.flow_id)}
-    return names
+    # Made now for a flow that is not running, used as a context (``with flow:``).
+    return names if names is not None else _flow_names(flow)
 
 
 def _code_attributes(info: FunctionInfo) -> dict[str, Any]:
