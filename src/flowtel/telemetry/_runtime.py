@@ -738,7 +738,8 @@ def run_tagged(run: Flow | Task, tags: tuple[str, ...]) -> None:
     if span is None or not tags:
         return
     try:
-        span.set_attribute(TAGS, tags)
+        limit = value_limit(RUNTIME.attribute_value_limit)
+        span.set_attributes(safe_attributes({TAGS: tags}, limit))
     except Exception:
         RUNTIME.internal_error("run tags")
 
