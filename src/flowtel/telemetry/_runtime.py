@@ -549,7 +549,8 @@ def task_started(task: Task, args: tuple = (), kwargs: dict | None = None) -> No
 def task_stopped(task: Task) -> None:
     runtime = RUNTIME
     if task._message_attributes is not None:
-        task._message_attributes = None  # not kept with the finished call
+        # Not kept with the finished call, nor seen by its next run (a Task run by hand again).
+        task._message_attributes = None
     try:
         error = task.task_error
         result = result_of(error, task._timed_out)
