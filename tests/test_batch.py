@@ -180,6 +180,11 @@ def test_a_failed_run_exits_1_after_its_error_span_is_delivered(jobs_dir):
     summary = json.loads(stdout)
     assert 1 == code, stderr
     assert ("failed", "ValueError: no input files") == (summary["status"], summary["error"])
+    # With --json too, stderr ends with the outcome, as the README says.
+    assert True is (
+        "flowtel run: flow 'broken' failed in " in stderr
+        and "(exit 1): ValueError: no input files" in stderr
+    )
     assert (STATUS_ERROR, "failure") == (span.status_code, span.attributes["cicd.pipeline.result"])
 
 

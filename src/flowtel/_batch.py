@@ -422,13 +422,12 @@ def _run(
     if as_json:
         out.write(json.dumps(summary) + "\n")
         out.flush()
-    else:
-        reason = f": {summary['error']}" if summary["error"] else ""
-        print(
-            f"flowtel run: flow {run.flow_name!r} {summary['status']} in {duration:.3f} s "
-            f"(exit {code}){reason}",
-            file=sys.stderr,
-        )
+    reason = f": {summary['error']}" if summary["error"] else ""
+    print(
+        f"flowtel run: flow {run.flow_name!r} {summary['status']} in {duration:.3f} s "
+        f"(exit {code}){reason}",
+        file=sys.stderr,
+    )
     return code
 
 
