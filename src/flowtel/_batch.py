@@ -36,6 +36,8 @@ import typing
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from ._function_info import FLOW_INJECTABLE
+
 __all__ = ["add_run_command", "run_command"]
 
 EXIT_COMPLETED = 0
@@ -44,7 +46,7 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143  # 128 + SIGTERM, as flowtel's SIGTERM handler exits
 
-_INJECTED = frozenset(("self", "this_flow", "flow_data"))
+_INJECTED = frozenset(("self", *FLOW_INJECTABLE))
 _NONE_WORDS = frozenset(("none", "null"))
 _TRUE_WORDS = frozenset(("true", "yes", "on", "1"))
 _FALSE_WORDS = frozenset(("false", "no", "off", "0"))
