@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import pytest
 
 import flowtel
@@ -144,6 +147,37 @@ def test_logger_memory_logger_sees_messages_after_it_is_added():
     flow.logger.remove_memory_logger()
     assert [] == flow.logger.memory_handler_messages()
     assert ["before", "one", "two"] == flow.log_messages()
+
+
+def test_a_released_osbot_run_is_freed_without_the_cycle_collector():
+    """A finished flowtel.osbot run, its tasks and flow.logger make no cycle: freed at once."""
+    from flowtel.osbot.decorators.flow import flow
+    from flowtel.osbot.Task import Task
+
+    @task()
+    def double(x):
+        return x * 2
+
+    @flow()
+    def stepping(this_flow=None):
+        this_flow.logger.info("logged")
+        with Task(task_target=lambda: 1) as by_hand:
+            by_hand.execute__sync()
+        return double(3)
+
+    gc.collect()
+    gc.disable()  # nothing may be left for the cycle collector to free
+    try:
+        run = stepping().execute_flow()
+        logger = run.logger
+        refs = [weakref.ref(run), *(weakref.ref(t) for t in run.executed_tasks)]
+        assert 3 == len(refs)
+        del run
+        assert [None] * 3 == [ref() for ref in refs]
+    finally:
+        gc.enable()
+    with pytest.raises(RuntimeError, match="flow was released"):
+        logger.info("too late")
 
 
 def test_flow_data_record_json_and_obj():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -16,11 +17,24 @@ class Flow__Logger:
     The memory logger is a window on the run's own log: ``add_memory_logger()`` marks where
     it starts, ``memory_handler_messages()`` returns the messages since then (plain text:
     flowtel's messages carry no ANSI colours), ``remove_memory_logger()`` closes it.
+
+    It holds its flow weakly, so that ``flow.logger`` makes no reference cycle: a released
+    run is freed at once, as flowtel's own runs are. A logger kept after its flow was
+    released raises RuntimeError.
     """
 
     def __init__(self, flow: Flow) -> None:
-        self._flow = flow
+        self._flow_ref = weakref.ref(flow)
         self._memory_start: int | None = None
+
+    @property
+    def _flow(self) -> Flow:
+        flow = self._flow_ref()
+        if flow is None:
+            raise RuntimeError(
+                "this Flow__Logger's flow was released: keep the Flow, and use flow.logger"
+            )
+        return flow
 
     def debug(self, message: Any) -> None:
         self._flow.log_debug(message)
