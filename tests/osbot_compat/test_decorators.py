@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 
 import pytest
 
 import flowtel
+from flowtel._futures import TaskRunFuture, TaskRunner
 from flowtel.osbot.decorators.flow import flow
 from flowtel.osbot.decorators.task import task
 from flowtel.osbot.Flow import Flow
@@ -124,3 +126,41 @@ def test_osbot_tasks_are_flowtel_tasks_and_submit():
     run = pipeline().execute()
     assert [0, 1, 4] == run.flow_return_value
     assert all(isinstance(t, flowtel.Task) for t in run.executed_tasks)
+
+
+class _BatchRecordingRunner(TaskRunner):
+    """A remote runner (as Dask's) that runs each call on a thread and records map batches."""
+
+    remote = True
+
+    def __init__(self, batches: list[int]) -> None:
+        self.batches = batches
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=2)
+
+    def duplicate(self) -> _BatchRecordingRunner:
+        return type(self)(self.batches)
+
+    def submit_task(self, call, task_name, args, kwargs, is_async):
+        return TaskRunFuture(self.pool.submit(call, *args, **kwargs), task_name)
+
+    def submit_tasks(self, call, task_name, calls, is_async):
+        self.batches.append(len(calls))
+        return super().submit_tasks(call, task_name, calls, is_async)
+
+    def shutdown(self, wait: bool = True) -> None:
+        self.pool.shutdown(wait=wait)
+
+
+def test_map_hands_a_remote_runner_all_its_calls_at_once():
+    """An osbot task's .map() gives a remote runner one submit_tasks batch, as flowtel's does."""
+    batches: list[int] = []
+
+    @task()
+    def double(x):
+        return x * 2
+
+    @flow(task_runner=_BatchRecordingRunner(batches))
+    def mapped():
+        return double.map([1, 2, 3]).result()
+
+    assert ([2, 4, 6], [3]) == (mapped().execute_flow().flow_return_value, batches)

@@ -82,7 +82,7 @@ def _make_task(target: Any, options: dict[str, Any]) -> Callable[..., Any]:
         wrapper = task_call
 
     def map(*args: Any, **kwargs: Any) -> TaskRunFutureList:
-        return map_calls(submit, name, args, kwargs)
+        return map_calls(submit, name, args, kwargs, wrapper, definition.info.is_async)
 
     wrapper.submit = submit  # type: ignore[attr-defined]
     wrapper.map = map  # type: ignore[attr-defined]
