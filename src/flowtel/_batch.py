@@ -264,7 +264,8 @@ def _type_hints(function: Any) -> dict[str, Any]:
 
 
 def _type_name(annotation: Any) -> str:
-    if isinstance(annotation, type):
+    # On Python 3.10 list[int] is an instance of type too: it is named by str(), as on 3.11+.
+    if isinstance(annotation, type) and typing.get_origin(annotation) is None:
         return annotation.__name__
     return str(annotation).replace("typing.", "")
 
