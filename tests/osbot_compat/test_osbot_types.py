@@ -12,13 +12,7 @@ import sys
 import textwrap
 import time
 
-from osbot_utils.helpers.duration.Duration import Duration as OSBot_Duration
-from osbot_utils.type_safe.primitives.domains.identifiers.Random_Guid import (
-    Random_Guid as OSBot_Random_Guid,
-)
-from osbot_utils.type_safe.primitives.domains.identifiers.safe_int.Timestamp_Now import (
-    Timestamp_Now as OSBot_Timestamp_Now,
-)
+import pytest
 
 from flowtel.osbot import _osbot_types
 from flowtel.osbot._duration import Schema__Duration, duration_record
@@ -29,7 +23,36 @@ from flowtel.osbot.decorators.task import task
 from flowtel.osbot.models.Flow_Run__Event import Flow_Run__Event
 from flowtel.osbot.schemas.Schema__Flow__Data import Schema__Flow__Data
 
+# The test extra's osbot-utils releases (3.74, 3.75) install on Python 3.10, but their Duration
+# imports enum.EnumType (new in 3.11): there flowtel.osbot must stand in with its look-alikes.
+OSBOT_TYPES_IMPORT = sys.version_info >= (3, 11)
+needs_osbot_types = pytest.mark.skipif(
+    not OSBOT_TYPES_IMPORT, reason="osbot-utils 3.74/3.75 do not import on Python 3.10"
+)
+if OSBOT_TYPES_IMPORT:
+    from osbot_utils.helpers.duration.Duration import Duration as OSBot_Duration
+    from osbot_utils.type_safe.primitives.domains.identifiers.Random_Guid import (
+        Random_Guid as OSBot_Random_Guid,
+    )
+    from osbot_utils.type_safe.primitives.domains.identifiers.safe_int.Timestamp_Now import (
+        Timestamp_Now as OSBot_Timestamp_Now,
+    )
 
+
+def test_osbot_utils_types_are_used_exactly_where_they_import():
+    """Installed osbot-utils is used on Python 3.11+; on 3.10, where it cannot import, it is not."""
+    event = Flow_Run__Event()
+    expected_module = "osbot_utils" if OSBOT_TYPES_IMPORT else "flowtel"
+    assert (OSBOT_TYPES_IMPORT, [expected_module] * 2) == (
+        _osbot_types.USING_OSBOT_UTILS,
+        [
+            type(event.event_id).__module__.split(".")[0],
+            type(event.timestamp).__module__.split(".")[0],
+        ],
+    )
+
+
+@needs_osbot_types
 def test_installed_osbot_utils_supplies_the_three_types():
     """With osbot-utils installed, flowtel.osbot hands out OSBot-Utils' own classes."""
     event = Flow_Run__Event()
@@ -45,6 +68,7 @@ def test_installed_osbot_utils_supplies_the_three_types():
     ]
 
 
+@needs_osbot_types
 def test_new_duration_is_an_unstarted_osbot_duration_of_its_own():
     """new_duration() gives Duration()'s state, and two of them measure independently."""
     first, second = _osbot_types.new_duration(), _osbot_types.new_duration()
@@ -65,6 +89,7 @@ def test_new_duration_is_an_unstarted_osbot_duration_of_its_own():
     assert (True, None) == (_osbot_types.new_duration().print_result, OSBot_Duration().start_time)
 
 
+@needs_osbot_types
 def test_duration_record_matches_osbot_utils_own_data():
     """duration_record() of an OSBot-Utils Duration equals that Duration's own data()."""
     duration = OSBot_Duration(print_result=False)
@@ -76,6 +101,7 @@ def test_duration_record_matches_osbot_utils_own_data():
     assert duration.data().json() == record.json()
 
 
+@needs_osbot_types
 def test_task_stats_are_measured_by_osbot_utils_duration():
     """A task's stats hold the length OSBot-Utils' Duration measured around the call."""
 
@@ -177,6 +203,7 @@ def test_without_osbot_utils_flowtel_osbot_runs_on_its_look_alikes():
     assert expected_without_osbot_utils(report["flow_seconds"], []) == report
 
 
+@needs_osbot_types  # its premise: the other two modules import
 def test_a_release_missing_one_module_falls_back_for_all_three():
     """If one of the three OSBot-Utils modules does not import, none of the three is used."""
     moved = "osbot_utils.type_safe.primitives.domains.identifiers.safe_int.Timestamp_Now"
