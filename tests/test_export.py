@@ -110,13 +110,12 @@ print(json.dumps(report), flush=True)
 """
 
 
-def run_child(config, environment, tmp_path):
-    """Run CHILD with ``config``; its report, stderr, exit status and seconds from report to exit."""
-    script = tmp_path / "export_child.py"
-    if not script.exists():
-        script.write_text(textwrap.dedent(CHILD), encoding="utf-8")
+def start_child(arguments, environment, tmp_path, stdin=None):
+    """Start Python with ``arguments`` and ``environment``; (the child, a watchdog that kills
+    it after CHILD_TIMEOUT_S, to be cancelled)."""
     child = subprocess.Popen(
-        [sys.executable, str(script), json.dumps(config)],
+        [sys.executable, *arguments],
+        stdin=stdin,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -126,6 +125,15 @@ def run_child(config, environment, tmp_path):
     )
     watchdog = threading.Timer(CHILD_TIMEOUT_S, child.kill)
     watchdog.start()
+    return child, watchdog
+
+
+def run_child(config, environment, tmp_path):
+    """Run CHILD with ``config``; its report, stderr, exit status and seconds from report to exit."""
+    script = tmp_path / "export_child.py"
+    if not script.exists():
+        script.write_text(textwrap.dedent(CHILD), encoding="utf-8")
+    child, watchdog = start_child([str(script), json.dumps(config)], environment, tmp_path)
     stderr = []
     reader = threading.Thread(target=lambda: stderr.extend(child.stderr), daemon=True)
     reader.start()
@@ -393,18 +401,7 @@ def flap(protocol, tmp_path, queue_size=None):
         environment["OTEL_BSP_MAX_QUEUE_SIZE"] = environment["OTEL_BLRP_MAX_QUEUE_SIZE"] = str(
             queue_size
         )
-    child = subprocess.Popen(
-        [sys.executable, str(script)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        encoding="utf-8",
-        env=child_environment(environment),
-        cwd=tmp_path,
-    )
-    watchdog = threading.Timer(CHILD_TIMEOUT_S, child.kill)
-    watchdog.start()
+    child, watchdog = start_child([str(script)], environment, tmp_path, stdin=subprocess.PIPE)
     try:
         time.sleep(2.0)
         down = time.time()
