@@ -349,6 +349,31 @@ def test_401_and_403_are_reported_as_authentication_failures(tmp_path_factory):
         assert (result.report["spans"], result.report["logs"]) == dropped(result.stderr)
 
 
+def test_a_batch_rejected_at_shutdown_ends_only_that_batch(tmp_path_factory):
+    """At shutdown, an endpoint that answers 400 rejects each batch on its own: every batch is
+    still sent, and all drops are counted as rejected, none as unreachable or interrupted."""
+    receiver = OtlpReceiver("http/protobuf", refuse={"traces": 400}).start()
+    environment = otlp_environment(
+        receiver,
+        "http/protobuf",
+        OTEL_BSP_SCHEDULE_DELAY="60000",  # everything is still queued at shutdown
+        OTEL_LOGS_EXPORTER="none",
+        OTEL_METRICS_EXPORTER="none",
+    )
+    # Seven spans of about 1 MiB of messages each: several requests under the 3 MiB budget.
+    config = {"flows": 7, "tasks": 0, "messages": 128}
+    try:
+        [result] = run_children([(config, environment)], tmp_path_factory)
+    finally:
+        receiver.stop()
+    assert 0 == result.returncode, result.stderr
+    spans = result.report["spans"]
+    assert [
+        f"flowtel: Dropped {spans} spans (rejected by the endpoint: {spans}) and 0 log records"
+    ] == flowtel_lines(result.stderr)
+    assert True is (len(receiver.headers["traces"]) > 1), "the spans made several requests"
+
+
 # --- a flapping collector -------------------------------------------------------------------
 
 FLAPPING_CHILD = """

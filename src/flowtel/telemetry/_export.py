@@ -254,8 +254,14 @@ class _ExporterLogCapture(logging.Filter):
         message = _message_of(record)
         captured.append(message)
         interrupt: Callable[[], None] | None = getattr(self.local, "interrupt", None)
-        # A request too large is answered at once, and its halves are sent next.
-        if interrupt is not None and record.levelno >= logging.WARNING and not too_large(message):
+        # Only an endpoint that cannot be reached is worth ending the exporter for (its retries
+        # would outlast the deadline); one that answers (a batch rejected, or too large and sent
+        # next in halves) still takes the batches after it.
+        if (
+            interrupt is not None
+            and record.levelno >= logging.WARNING
+            and classify("", [message]).retried
+        ):
             interrupt()
         return record.levelno < logging.WARNING
 
