@@ -645,3 +645,17 @@ def test_a_task_set_up_by_hand_runs_again_in_the_next_flow():
     one = first().execute()
     two = second().execute()
     assert (6, 6, two) == (one.flow_return_value, two.flow_return_value, by_hand.task_flow)
+
+
+def test_a_task_run_by_hand_in_a_with_block_runs_again_outside_any_flow():
+    """A by-hand Task executed inside ``with flow:`` (capturing its own prints) and then again
+    outside any flow: both calls run, and no run state is left set afterwards."""
+    from flowtel import Flow, get_current_task
+
+    block_flow = Flow()
+    by_hand = Task(task_name="twice").setup(lambda: print("ran") or 1)
+    with block_flow:
+        first = by_hand.execute()
+    second = by_hand.execute()
+    assert (1, 1, None) == (first, second, get_current_task())
+    assert ["ran"] == [m for m in block_flow.log_messages() if m == "ran"]

@@ -243,6 +243,7 @@ class Task(RunLogging):
             raise
         finally:
             if self._capturing:
+                self._capturing = False  # a Task run by hand may run again, elsewhere
                 print_sink.reset(self._sink_token)
                 _capture.release()
             current_task.reset(self._task_token)
