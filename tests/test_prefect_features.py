@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import time
 
 import pytest
@@ -323,6 +324,38 @@ def test_task_hook_gets_a_task_run():
 
     host()
     assert [("breaks", "breaks", "Failed")] == calls
+
+
+def test_a_task_run_kept_after_its_flow_is_released_keeps_its_name_and_flow_run_id():
+    """A finished task run outliving its flow keeps its 'name-abc' run name and its flow_run_id.
+
+    The core lets a finished call hold its flow weakly; the run's Prefect name and the hook's
+    task_run.flow_run_id must not turn into those of a task called outside any flow.
+    """
+    kept = {}
+
+    def remember(_task, task_run, _state):
+        kept["view"] = task_run
+
+    @task(on_failure=[remember])
+    def breaks():
+        raise RuntimeError("no")
+
+    @flow
+    def host():
+        kept["flow_run_id"] = runtime.flow_run.id
+        kept["future"] = breaks.submit()
+        kept["future"].wait()
+        kept["name"] = kept["view"].name
+
+    host()
+    gc.collect()
+    future, view = kept["future"], kept["view"]
+    assert None is view.run.task_flow  # the flow is released: only the weak reference is left
+    assert (kept["name"], kept["flow_run_id"]) == (view.name, view.flow_run_id)
+    assert kept["name"].startswith("breaks-")
+    state = double(1, wait_for=[future], return_state=True)
+    assert f"Upstream task run {kept['name']!r} did not reach a 'COMPLETED' state." == state.message
 
 
 # -- decorators -------------------------------------------------------------------------

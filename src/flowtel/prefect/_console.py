@@ -72,7 +72,11 @@ def task_run_name(task: Task) -> str:
     """
     if task.task_run_name:
         return task.task_run_name
-    return task.task_name if task.task_flow is None else f"{task.task_name}-{task.task_id[:3]}"
+    # Not task_flow: a finished call kept by its flow holds it weakly, and has no task_flow
+    # once that run is released; it was still called in a flow and keeps its name.
+    if task._flow is None and task._flow_ref is None:
+        return task.task_name
+    return f"{task.task_name}-{task.task_id[:3]}"
 
 
 def run_label(run: Any) -> str:

@@ -113,6 +113,9 @@ class TaskRunView:
 
     def __init__(self, run: Any) -> None:
         self.run = run
+        # Read now: a finished run holds its flow weakly, so a view kept by a hook outlives it.
+        flow = run.task_flow
+        self.flow_run_id: str | None = flow.flow_id if flow is not None else None
 
     @property
     def id(self) -> str:
@@ -125,11 +128,6 @@ class TaskRunView:
     @property
     def task_name(self) -> str:
         return self.run.task_name
-
-    @property
-    def flow_run_id(self) -> str | None:
-        flow = self.run.task_flow
-        return flow.flow_id if flow is not None else None
 
     @property
     def parameters(self) -> dict[str, Any]:
