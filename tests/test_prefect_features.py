@@ -326,6 +326,18 @@ def test_task_hook_gets_a_task_run():
     assert [("breaks", "breaks", "Failed")] == calls
 
 
+def test_a_hook_that_is_not_callable_is_refused_naming_it():
+    """on_failure='x' (keyword or @task.on_failure) raises TypeError naming the value."""
+    with pytest.raises(
+        TypeError, match=r"@task\(on_failure=\.\.\.\) must be a callable .* str 'x'"
+    ):
+        task(on_failure="x")(lambda: None)
+    with pytest.raises(TypeError, match=r"@flow\(on_running=\.\.\.\) .* got int 3"):
+        flow(on_running=[print, 3])(lambda: None)
+    with pytest.raises(TypeError, match=r"@hook\(on_completion=\.\.\.\) .* got NoneType"):
+        double.on_completion([None])
+
+
 def test_a_task_run_kept_after_its_flow_is_released_keeps_its_name_and_flow_run_id():
     """A finished task run outliving its flow keeps its 'name-abc' run name and its flow_run_id.
 

@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from .._function_info import FLOW_INJECTABLE, TASK_INJECTABLE
+from .._options import _hooks
 from .._run import error_text
 from ._console import flow_run_name, run_label, task_run_name, write_line
 from .context import run_tags
@@ -231,13 +232,5 @@ def call_hooks(hooks: list[Any], owner: Any, run: Any, state: Any) -> None:
 
 
 def _hook_list(kind: str, name: str, value: Any) -> list[Any]:
-    if value is None:
-        return []
-    hooks = list(value) if isinstance(value, (list, tuple)) else [value]
-    for hook in hooks:
-        if not callable(hook):
-            raise TypeError(
-                f"@{kind}({name}=...) must be a callable or a list of callables, got "
-                f"{type(hook).__name__} {hook!r}"
-            )
-    return hooks
+    # The core's check of hook keywords; a list, since decorator hooks are added later.
+    return list(_hooks(kind, name, value))
