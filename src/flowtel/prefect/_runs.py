@@ -30,7 +30,7 @@ def parameters(run: Any) -> dict[str, Any]:
     return {name: value for name, value in bound.arguments.items() if name not in injected}
 
 
-def _parent_flow(run: Any) -> Any:
+def parent_flow(run: Any) -> Any:
     # The flow current when ``run`` began (its parent), from the token flowtel set then.
     token = getattr(run, "_flow_token", None)
     parent = token.old_value if token is not None else None
@@ -86,13 +86,13 @@ class FlowRunView:
 
     @property
     def parent_flow_run_id(self) -> str | None:
-        parent = _parent_flow(self.run)
+        parent = parent_flow(self.run)
         return parent.flow_id if parent is not None else None
 
     @property
     def root_flow_run_id(self) -> str:
         run = self.run
-        while (parent := _parent_flow(run)) is not None:
+        while (parent := parent_flow(run)) is not None:
             run = parent
         return run.flow_id
 

@@ -8,7 +8,6 @@ annotations when pydantic is installed (``flowtel[prefect]``), as Prefect does
 
 from __future__ import annotations
 
-import contextvars
 import functools
 import inspect
 import typing
@@ -22,7 +21,7 @@ from .._function_info import FLOW_INJECTABLE, check_decoratable
 from .._options import COMMON_OPTIONS, FLOW_ONLY_OPTIONS
 from ..telemetry import _runtime as telemetry
 from . import _console
-from ._runs import Hooks, declared_tags
+from ._runs import Hooks, declared_tags, parent_flow
 from .context import current_tags, run_tags
 from .exceptions import ParameterTypeError
 from .states import (
@@ -147,9 +146,7 @@ def _not_provided_method(method: str) -> Callable[..., Any]:
 def _began(run: Any) -> None:
     if run is None:
         return
-    # The flow that was current when this run began is the one it runs inside of.
-    parent = run._flow_token.old_value
-    kind = "subflow" if parent is not None and parent is not contextvars.Token.MISSING else "flow"
+    kind = "flow" if parent_flow(run) is None else "subflow"
     _console.write_line(
         20,
         _console.run_label(run),
