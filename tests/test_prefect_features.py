@@ -280,6 +280,40 @@ def test_runtime_reads_the_current_flow_and_task_run():
     )
 
 
+def test_runtime_tags_run_count_and_server_fields_of_flow_and_task_runs(delays):
+    """tags (decorator's, then context's), run_count (attempts) and api_url/ui_url (None)."""
+    attempts = []
+
+    @task(tags=["io"], retries=1)
+    def flaky():
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise ConnectionError("once")
+        run = runtime.task_run
+        return run.tags, run.run_count, run.api_url, run.ui_url
+
+    @flow(tags=["nightly"])
+    def tagged():
+        run = runtime.flow_run
+        return run.tags, run.run_count, run.api_url, run.ui_url, run.job_variables, flaky()
+
+    with tags("team-a"):
+        assert (
+            ["nightly", "team-a"],
+            1,
+            None,
+            None,
+            {},
+            (["io", "team-a"], 2, None, None),
+        ) == tagged()
+    assert ([], 0, [], 0) == (
+        runtime.flow_run.tags,
+        runtime.flow_run.run_count,
+        runtime.task_run.tags,
+        runtime.task_run.run_count,
+    )
+
+
 # -- hooks ------------------------------------------------------------------------------
 
 

@@ -42,23 +42,15 @@ def declared_tags(run: Any) -> tuple[str, ...]:
     return options.tags if options is not None else ()
 
 
-class FlowRunView:
-    """A flow run as Prefect's hooks see it: ``name``, ``id``, ``parameters``, ``tags``..."""
+class _RunView:
+    """What Prefect's flow-run and task-run objects share; ``run`` is the flowtel run."""
+
+    # Prefect's API and UI addresses: flowtel has no server.
+    api_url = None
+    ui_url = None
 
     def __init__(self, run: Any) -> None:
         self.run = run
-
-    @property
-    def id(self) -> str:
-        return self.run.flow_id
-
-    @property
-    def name(self) -> str:
-        return flow_run_name(self.run)
-
-    @property
-    def flow_name(self) -> str:
-        return self.run.flow_name
 
     @property
     def parameters(self) -> dict[str, Any]:
@@ -71,6 +63,22 @@ class FlowRunView:
     @property
     def run_count(self) -> int:
         return max(self.run.attempts, 1)
+
+
+class FlowRunView(_RunView):
+    """A flow run as Prefect's hooks see it: ``name``, ``id``, ``parameters``, ``tags``..."""
+
+    @property
+    def id(self) -> str:
+        return self.run.flow_id
+
+    @property
+    def name(self) -> str:
+        return flow_run_name(self.run)
+
+    @property
+    def flow_name(self) -> str:
+        return self.run.flow_name
 
     @property
     def flow_version(self) -> str | None:
@@ -96,9 +104,7 @@ class FlowRunView:
             run = parent
         return run.flow_id
 
-    # Prefect's API and UI addresses, and deployment job variables: flowtel has neither.
-    api_url = None
-    ui_url = None
+    # Deployments: flowtel has none.
     parent_deployment_id = None
 
     @property
@@ -109,11 +115,11 @@ class FlowRunView:
         return f"FlowRun(id={self.id!r}, name={self.name!r}, flow_name={self.flow_name!r})"
 
 
-class TaskRunView:
+class TaskRunView(_RunView):
     """A task run as Prefect's hooks see it: ``name``, ``id``, ``task_name``, ``tags``..."""
 
     def __init__(self, run: Any) -> None:
-        self.run = run
+        super().__init__(run)
         # Read now: a finished run holds its flow weakly, so a view kept by a hook outlives it.
         flow = run.task_flow
         self.flow_run_id: str | None = flow.flow_id if flow is not None else None
@@ -129,21 +135,6 @@ class TaskRunView:
     @property
     def task_name(self) -> str:
         return self.run.task_name
-
-    @property
-    def parameters(self) -> dict[str, Any]:
-        return parameters(self.run)
-
-    @property
-    def tags(self) -> list[str]:
-        return list(run_tags(declared_tags(self.run)))
-
-    @property
-    def run_count(self) -> int:
-        return max(self.run.attempts, 1)
-
-    api_url = None
-    ui_url = None
 
     def __repr__(self) -> str:
         return f"TaskRun(id={self.id!r}, name={self.name!r}, task_name={self.task_name!r})"
