@@ -108,6 +108,29 @@ def test_console_level_threshold_and_off(capsys):
     assert "" == capsys.readouterr().err
 
 
+def test_at_warning_a_task_shows_its_failed_end_but_not_its_completed_end(capsys):
+    """At WARNING a failed task's 'Finished in state Failed' line shows, a completed one's not."""
+
+    @task
+    def fine():
+        return 1
+
+    @task
+    def breaks():
+        raise ValueError("bad")
+
+    set_console_level("WARNING")
+    assert 1 == fine()
+    breaks(return_state=True)
+    assert [
+        (
+            "ERROR",
+            "Task run",
+            "Finished in state Failed('Task run encountered an exception ValueError: bad')",
+        )
+    ] == [line for line in console_lines(capsys.readouterr().err) if "Finished" in line[2]]
+
+
 def test_bad_console_level_is_refused():
     """An unknown level name raises ValueError naming it."""
     with pytest.raises(ValueError, match="'LOUD'"):

@@ -65,10 +65,12 @@ def task(fn: Any = None, /, **options: Any) -> Any:
 
 
 def _finished(run: Task) -> None:
-    if run.status == "completed":
-        _console.write_line(20, _console.run_label(run), f"Finished in state {prefect_state(run)}")
-    else:
-        _console.write_line(40, _console.run_label(run), f"Finished in state {prefect_state(run)}")
+    level = 20 if run.status == "completed" else 40
+    # Checked first: the line's state and run name cost more than the task call itself.
+    if level >= _console.console_level():
+        _console.write_line(
+            level, _console.run_label(run), f"Finished in state {prefect_state(run)}"
+        )
 
 
 class _ConsolePrints:
