@@ -360,6 +360,48 @@ def test_task_hook_gets_a_task_run():
     assert [("breaks", "breaks", "Failed")] == calls
 
 
+def test_hooks_added_later_by_decorator_run_also_on_tasks_without_options_and_copies():
+    """@t.on_completion on a plain task (no keyword: the core's fast path) runs, sync and async;
+    with_options copies of tasks and flows keep the hooks added by decorators."""
+    calls = []
+
+    def record(owner, run, state):
+        calls.append((owner.name, run.name, state.name))
+
+    @task
+    def plain(x):
+        return x
+
+    @task
+    async def plain_async(x):
+        return x
+
+    assert (None, None) == (
+        plain.task_definition.options,
+        plain_async.task_definition.options,
+    )  # no hook yet: no per-call hook dispatch
+    assert 0 == plain(0)
+    plain.on_completion(record)
+    plain_async.on_completion(record)
+    copy = plain.with_options(name="copy", task_run_name="copy-run")
+
+    @flow(flow_run_name="flow-run")
+    async def calls_them():
+        return plain(1), await plain_async(2), copy(3)
+
+    calls_them.on_completion(record)
+    assert (1, 2, 3) == asyncio.run(calls_them.with_options(name="flow-copy")())
+    assert [
+        ("plain", "plain", "Completed"),
+        ("plain_async", "plain_async", "Completed"),
+        ("copy", "copy-run", "Completed"),
+        ("flow-copy", "flow-run", "Completed"),
+    ] == [
+        (owner, name.split("-")[0] if name.startswith("plain") else name, state)
+        for owner, name, state in calls
+    ]
+
+
 def test_a_hook_that_is_not_callable_is_refused_naming_it():
     """on_failure='x' (keyword or @task.on_failure) raises TypeError naming the value."""
     with pytest.raises(

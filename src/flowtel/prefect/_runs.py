@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 from .._function_info import FLOW_INJECTABLE, TASK_INJECTABLE
-from .._options import _hooks
+from .._options import RunOptions, _hooks
 from .._run import error_text
 from ._console import flow_run_name, run_label, task_run_name, write_line
 from .context import run_tags
@@ -178,11 +178,17 @@ class Hooks:
         self.on_failure = _hook_list(kind, "on_failure", options.get("on_failure"))
         self.on_completion = _hook_list(kind, "on_completion", options.get("on_completion"))
 
-    def core_options(self, options: dict[str, Any]) -> dict[str, Any]:
-        """``options`` for the core decorator, with these hooks in place of the user's."""
-        adapted = {key: value for key, value in options.items() if key != "on_running"}
-        adapted["on_failure"] = [self._dispatch(self.on_failure)]
-        adapted["on_completion"] = [self._dispatch(self.on_completion)]
+    def core_options(self, options: dict[str, Any], only_if_hooked: bool = False) -> dict[str, Any]:
+        """``options`` for the core decorator, with these hooks in place of the user's.
+
+        With ``only_if_hooked`` (tasks, where every call would pay for the dispatch) a kind
+        of hook none is given for is left out; ``attach`` puts it in when one is added.
+        """
+        adapted = {key: value for key, value in options.items() if key not in _HOOK_KEYWORDS}
+        for name in ("on_failure", "on_completion"):
+            hooks = getattr(self, name)
+            if hooks or not only_if_hooked:
+                adapted[name] = [self._dispatch(hooks)]
         return adapted
 
     @staticmethod
@@ -202,16 +208,35 @@ class Hooks:
 
             call_hooks(self.on_running, owner, run, State.build(StateType.RUNNING, run=run))
 
-    def attach(self, target: Any) -> None:
-        """Give ``target`` Prefect's hook decorators: ``@target.on_failure`` and the like."""
-        for name in ("on_running", "on_failure", "on_completion"):
+    def attach(self, target: Any, definition: Any = None) -> None:
+        """Give ``target`` Prefect's hook decorators: ``@target.on_failure`` and the like.
+
+        ``definition``: the task definition made with ``core_options(only_if_hooked=True)``.
+        """
+        for name in _HOOK_KEYWORDS:
             hooks = getattr(self, name)
 
             def register(hook: Any, hooks: list[Any] = hooks, name: str = name) -> Any:
                 hooks.extend(_hook_list("hook", name, hook))
+                if definition is not None and name != "on_running":
+                    self._install(definition, name)
                 return hook
 
             setattr(target, name, register)
+
+    def _install(self, definition: Any, name: str) -> None:
+        options = definition.options
+        if options is None:  # a task without options runs on the core's fast path until now
+            options = definition.options = RunOptions("task", {})
+        if not getattr(options, name):
+            setattr(options, name, (self._dispatch(getattr(self, name)),))
+
+    def keywords(self) -> dict[str, list[Any]]:
+        """The hooks as decorator keywords, those added by decorators included."""
+        return {name: list(getattr(self, name)) for name in _HOOK_KEYWORDS}
+
+
+_HOOK_KEYWORDS = ("on_running", "on_failure", "on_completion")
 
 
 def call_hooks(hooks: list[Any], owner: Any, run: Any, state: Any) -> None:

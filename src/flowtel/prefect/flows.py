@@ -258,7 +258,7 @@ def _make_flow(target: Any, options: dict[str, Any]) -> Any:
     def with_options(**changes: Any) -> Any:
         """A copy of this flow with some decorator keywords changed (Prefect's with_options)."""
         check_keywords("flow.with_options", changes, FLOW_KEYWORDS)
-        return _make_flow(target, {**options, **changes})
+        return _make_flow(target, {**options, **hooks.keywords(), **changes})
 
     hooks.attach(wrapper)
     for method in _NOT_PROVIDED_METHODS:
