@@ -569,6 +569,51 @@ def test_map_waits_for_its_wait_for_futures():
     assert ("first", {1, 2}) == (order[0], set(order[1:]))
 
 
+def test_an_async_task_stopped_while_it_waits_for_an_allowed_upstream_never_runs():
+    """A flow over its timeout stops an async task waiting on wait_for=[allow_failure(f)]: it never runs."""
+    ran = []
+
+    @task
+    async def hangs():
+        await asyncio.Event().wait()
+
+    @task
+    async def after():
+        ran.append("after")
+
+    @flow(timeout_seconds=0.1)
+    async def times_out():
+        upstream = hangs.submit()
+        after.submit(wait_for=[allow_failure(upstream)])
+        await asyncio.sleep(5)
+
+    with pytest.raises(FlowRunTimeoutError):
+        asyncio.run(times_out())
+    assert [] == ran
+
+
+def test_an_async_task_waits_for_every_call_of_a_map_given_in_wait_for():
+    """wait_for=[mapped] makes an async task start after every mapped call has ended."""
+    order = []
+
+    @task
+    async def step(delay):
+        await asyncio.sleep(delay)
+        order.append(delay)
+
+    @task
+    async def last():
+        order.append("last")
+
+    @flow
+    async def ordered():
+        mapped = step.map([0.05, 0.01])
+        await last.submit(wait_for=[mapped])
+
+    asyncio.run(ordered())
+    assert [0.01, 0.05, "last"] == order
+
+
 def test_quote_and_opaque_pass_values_without_looking_inside():
     """quote(x) reaches the task as x untouched; opaque(future) as the future's result, not walked."""
     from flowtel.prefect.utilities.annotations import opaque, quote
