@@ -138,6 +138,42 @@ def test_returned_futures_and_states_decide_the_flow_state():
     assert ("Failed('1/2 states failed.')", 2) == (str(state), len(state.result()))
 
 
+def test_an_async_flow_returning_async_task_futures_gives_their_results_and_states():
+    """An async flow may return its async tasks' futures (alone, in a list or a dict), as in Prefect."""
+
+    @task
+    async def slow_double(x):
+        await asyncio.sleep(0.01)
+        return 2 * x
+
+    @task
+    async def breaks():
+        await asyncio.sleep(0.01)
+        raise ValueError("broken")
+
+    @flow
+    async def returns_future():
+        return slow_double.submit(1)
+
+    @flow
+    async def returns_states():
+        return [slow_double.submit(1), breaks.submit()]
+
+    @flow
+    async def returns_dict():
+        return {"a": slow_double.submit(2)}
+
+    assert 2 == asyncio.run(returns_future())
+    state = asyncio.run(returns_states(return_state=True))
+    assert ("Failed('1/2 states failed.')", [StateType.COMPLETED, StateType.FAILED]) == (
+        str(state),
+        [item.type for item in state.result(raise_on_failure=False)],
+    )
+    assert {"a": (StateType.COMPLETED, 4)} == {
+        key: (item.type, item.result()) for key, item in asyncio.run(returns_dict()).items()
+    }
+
+
 def test_wait_for_orders_tasks_and_is_not_passed_to_the_function():
     """wait_for=[future] runs the task after the future's task; the function never sees it."""
     order = []

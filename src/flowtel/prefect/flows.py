@@ -24,6 +24,7 @@ from . import _console
 from ._runs import Hooks, declared_tags, parent_flow
 from .context import current_tags, run_tags
 from .exceptions import ParameterTypeError
+from .futures import settle_returned
 from .states import (
     StatesFailed,
     final_value,
@@ -193,7 +194,9 @@ def _make_flow(target: Any, options: dict[str, Any]) -> Any:
                 args, kwargs = validator(args, kwargs)
             _began(run)
             hooks.running(getattr(run, "_wrapper", None), run)
-            return final_value(await target(*args, **kwargs), run)
+            value = await target(*args, **kwargs)
+            await settle_returned(value)
+            return final_value(value, run)
 
         body: Callable[..., Any] = async_body
     else:

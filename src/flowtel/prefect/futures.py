@@ -300,6 +300,25 @@ def _upstream_futures(wait_for: Any) -> list[TaskRunFuture]:
     return found
 
 
+async def settle_returned(value: Any) -> None:
+    """Wait, without blocking the event loop, for the futures an async flow returns.
+
+    Alone or in a returned list, tuple, set or dict (what ``states.final_value`` reads); an
+    async task's future must be awaited on its loop, not waited for.
+    """
+    if isinstance(value, TaskRunFuture):
+        items: Any = (value,)
+    elif isinstance(value, (list, tuple, set)):
+        items = value
+    elif isinstance(value, dict):
+        items = value.values()
+    else:
+        return
+    for item in items:
+        if isinstance(item, TaskRunFuture):
+            await _settled(item)
+
+
 async def _settled(future: TaskRunFuture) -> None:
     """Wait until ``future`` is done, whatever its outcome (check_upstream judges it).
 
