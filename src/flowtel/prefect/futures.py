@@ -133,8 +133,11 @@ def _is_quoted(value: Any) -> bool:
     return isinstance(value, quote)
 
 
+_MAY_HOLD_FUTURES = (TaskRunFuture, allow_failure, quote, *_CONTAINERS)
+
+
 def _may_hold_futures(value: Any) -> bool:
-    return isinstance(value, (TaskRunFuture, allow_failure, quote, *_CONTAINERS)) or (
+    return isinstance(value, _MAY_HOLD_FUTURES) or (
         dataclasses.is_dataclass(value) and not isinstance(value, type)
     )
 
