@@ -379,3 +379,21 @@ def test_a_task_outside_a_flow_logs_unprintable_arguments_without_failing(capsys
 
     assert 1 == logs_it()
     assert "Unprintable: __str__ raised ValueError>" in capsys.readouterr().err
+
+
+def test_a_task_outside_a_flow_shows_the_traceback_of_logger_exception(capsys):
+    """get_run_logger().exception(...) in a task outside any flow shows the message and traceback."""
+
+    @task
+    def recovers():
+        try:
+            raise KeyError("missing")
+        except KeyError:
+            get_run_logger().exception("lookup failed")
+        return 1
+
+    assert 1 == recovers()
+    err = capsys.readouterr().err
+    assert ("ERROR", "Task run", "lookup failed") in console_lines(err)
+    assert "Traceback (most recent call last):" in err
+    assert "KeyError: 'missing'" in err

@@ -120,7 +120,7 @@ def _shown(state: Any) -> str:
     return f"{state.name}(message={message!r}, type={state.type.value}, result={result!r})"
 
 
-def _with_traceback(line: str, error: BaseException | None) -> str:
+def with_traceback(line: str, error: BaseException | None) -> str:
     if error is None or error.__traceback__ is None:
         return line
     trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
@@ -139,7 +139,7 @@ def _prefect_wording(flow: Flow, task: Task | None, level: int, text: str) -> tu
             exhausted = (
                 " - Retries are exhausted" if options is not None and options.retries else ""
             )
-            return level, _with_traceback(
+            return level, with_traceback(
                 f"Task run failed with exception: {error!r}{exhausted}", error
             )
         attempt = _ATTEMPT.match(text)
@@ -170,7 +170,7 @@ def _prefect_wording(flow: Flow, task: Task | None, level: int, text: str) -> tu
                 level,
                 f"Flow run exceeded timeout of {flow._options.timeout_seconds} second(s)",
             )
-        return level, _with_traceback(f"Encountered exception during execution: {error!r}", error)
+        return level, with_traceback(f"Encountered exception during execution: {error!r}", error)
     return level, text
 
 
