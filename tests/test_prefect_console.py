@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -397,3 +400,21 @@ def test_a_task_outside_a_flow_shows_the_traceback_of_logger_exception(capsys):
     assert ("ERROR", "Task run", "lookup failed") in console_lines(err)
     assert "Traceback (most recent call last):" in err
     assert "KeyError: 'missing'" in err
+
+
+def test_prefect_logging_level_sets_the_console_threshold():
+    """PREFECT_LOGGING_LEVEL=WARNING (read at import, as Prefect does) hides the INFO lines."""
+    code = (
+        "from flowtel.prefect import flow, get_run_logger\n"
+        "@flow\n"
+        "def f():\n"
+        "    get_run_logger().info('quiet')\n"
+        "    get_run_logger().warning('loud')\n"
+        "f()\n"
+    )
+    env = {**os.environ, "PREFECT_LOGGING_LEVEL": "WARNING"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert (0, [("WARNING", "Flow run", "loud")]) == (
+        result.returncode,
+        console_lines(result.stderr),
+    )

@@ -350,6 +350,33 @@ def test_runtime_tags_run_count_and_server_fields_of_flow_and_task_runs(delays):
     )
 
 
+def test_runtime_start_time_and_deployment_of_a_flow_run():
+    """scheduled_start_time is the run's start (UTC); runtime.deployment is all None, as without one."""
+    import datetime
+
+    import flowtel
+    import flowtel.prefect
+
+    @flow
+    def timed():
+        deployment = runtime.deployment
+        return (
+            runtime.flow_run.scheduled_start_time,
+            (deployment.id, deployment.name, deployment.version, deployment.flow_run_id),
+            deployment.parameters,
+        )
+
+    before = datetime.datetime.now(datetime.timezone.utc)
+    started, deployment_fields, deployment_parameters = timed()
+    after = datetime.datetime.now(datetime.timezone.utc)
+    assert (True, datetime.timezone.utc) == (before <= started <= after, started.tzinfo)
+    assert ((None, None, None, None), {}) == (deployment_fields, deployment_parameters)
+    assert None is runtime.flow_run.scheduled_start_time
+    assert flowtel.__version__ == flowtel.prefect.__version__
+    with pytest.raises(AttributeError, match="deployment has no attribute 'owner'"):
+        runtime.deployment.owner  # noqa: B018
+
+
 # -- hooks ------------------------------------------------------------------------------
 
 
