@@ -403,7 +403,7 @@ def test_a_task_outside_a_flow_shows_the_traceback_of_logger_exception(capsys):
 
 
 def test_prefect_logging_level_sets_the_console_threshold():
-    """PREFECT_LOGGING_LEVEL=WARNING (read at import, as Prefect does) hides the INFO lines."""
+    """PREFECT_LOGGING_LEVEL=WARNING (read at import) hides INFO lines; a bad value is warned of."""
     code = (
         "from flowtel.prefect import flow, get_run_logger\n"
         "@flow\n"
@@ -417,4 +417,11 @@ def test_prefect_logging_level_sets_the_console_threshold():
     assert (0, [("WARNING", "Flow run", "loud")]) == (
         result.returncode,
         console_lines(result.stderr),
+    )
+    env["PREFECT_LOGGING_LEVEL"] = "WARN1NG"  # a typo: a warning naming it, then INFO
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert "PREFECT_LOGGING_LEVEL='WARN1NG' is not a logging level name" in result.stderr
+    assert (0, ["quiet", "loud"]) == (
+        result.returncode,
+        [text for _level, _kind, text in console_lines(result.stderr) if text in ("quiet", "loud")],
     )

@@ -15,6 +15,7 @@ import re
 import sys
 import time
 import traceback
+import warnings
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -40,9 +41,15 @@ def _level_from(value: str | int | None) -> int:
 
 
 def _initial_level() -> int:
+    value = os.environ.get("PREFECT_LOGGING_LEVEL", "INFO")
     try:
-        return _level_from(os.environ.get("PREFECT_LOGGING_LEVEL", "INFO"))
-    except ValueError:
+        return _level_from(value)
+    except ValueError:  # a typo must not stop the import, nor pass unnoticed
+        warnings.warn(
+            f"PREFECT_LOGGING_LEVEL={value!r} is not a logging level name (DEBUG, INFO, "
+            "WARNING, ERROR, CRITICAL); flowtel.prefect's console shows INFO and above",
+            stacklevel=2,
+        )
         return logging.INFO
 
 
