@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -106,6 +109,29 @@ def test_console_level_threshold_and_off(capsys):
     set_console_level(None)
     speaking_flow("b")
     assert "" == capsys.readouterr().err
+
+
+def test_at_warning_a_task_shows_its_failed_end_but_not_its_completed_end(capsys):
+    """At WARNING a failed task's 'Finished in state Failed' line shows, a completed one's not."""
+
+    @task
+    def fine():
+        return 1
+
+    @task
+    def breaks():
+        raise ValueError("bad")
+
+    set_console_level("WARNING")
+    assert 1 == fine()
+    breaks(return_state=True)
+    assert [
+        (
+            "ERROR",
+            "Task run",
+            "Finished in state Failed('Task run encountered an exception ValueError: bad')",
+        )
+    ] == [line for line in console_lines(capsys.readouterr().err) if "Finished" in line[2]]
 
 
 def test_bad_console_level_is_refused():
@@ -356,3 +382,46 @@ def test_a_task_outside_a_flow_logs_unprintable_arguments_without_failing(capsys
 
     assert 1 == logs_it()
     assert "Unprintable: __str__ raised ValueError>" in capsys.readouterr().err
+
+
+def test_a_task_outside_a_flow_shows_the_traceback_of_logger_exception(capsys):
+    """get_run_logger().exception(...) in a task outside any flow shows the message and traceback."""
+
+    @task
+    def recovers():
+        try:
+            raise KeyError("missing")
+        except KeyError:
+            get_run_logger().exception("lookup failed")
+        return 1
+
+    assert 1 == recovers()
+    err = capsys.readouterr().err
+    assert ("ERROR", "Task run", "lookup failed") in console_lines(err)
+    assert "Traceback (most recent call last):" in err
+    assert "KeyError: 'missing'" in err
+
+
+def test_prefect_logging_level_sets_the_console_threshold():
+    """PREFECT_LOGGING_LEVEL=WARNING (read at import) hides INFO lines; a bad value is warned of."""
+    code = (
+        "from flowtel.prefect import flow, get_run_logger\n"
+        "@flow\n"
+        "def f():\n"
+        "    get_run_logger().info('quiet')\n"
+        "    get_run_logger().warning('loud')\n"
+        "f()\n"
+    )
+    env = {**os.environ, "PREFECT_LOGGING_LEVEL": "WARNING"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert (0, [("WARNING", "Flow run", "loud")]) == (
+        result.returncode,
+        console_lines(result.stderr),
+    )
+    env["PREFECT_LOGGING_LEVEL"] = "WARN1NG"  # a typo: a warning naming it, then INFO
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert "PREFECT_LOGGING_LEVEL='WARN1NG' is not a logging level name" in result.stderr
+    assert (0, ["quiet", "loud"]) == (
+        result.returncode,
+        [text for _level, _kind, text in console_lines(result.stderr) if text in ("quiet", "loud")],
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import time
 
 import pytest
@@ -135,6 +136,42 @@ def test_returned_futures_and_states_decide_the_flow_state():
     assert [StateType.COMPLETED, StateType.FAILED] == [state.type for state in states]
     state = returns_states(return_state=True)
     assert ("Failed('1/2 states failed.')", 2) == (str(state), len(state.result()))
+
+
+def test_an_async_flow_returning_async_task_futures_gives_their_results_and_states():
+    """An async flow may return its async tasks' futures (alone, in a list or a dict), as in Prefect."""
+
+    @task
+    async def slow_double(x):
+        await asyncio.sleep(0.01)
+        return 2 * x
+
+    @task
+    async def breaks():
+        await asyncio.sleep(0.01)
+        raise ValueError("broken")
+
+    @flow
+    async def returns_future():
+        return slow_double.submit(1)
+
+    @flow
+    async def returns_states():
+        return [slow_double.submit(1), breaks.submit()]
+
+    @flow
+    async def returns_dict():
+        return {"a": slow_double.submit(2)}
+
+    assert 2 == asyncio.run(returns_future())
+    state = asyncio.run(returns_states(return_state=True))
+    assert ("Failed('1/2 states failed.')", [StateType.COMPLETED, StateType.FAILED]) == (
+        str(state),
+        [item.type for item in state.result(raise_on_failure=False)],
+    )
+    assert {"a": (StateType.COMPLETED, 4)} == {
+        key: (item.type, item.result()) for key, item in asyncio.run(returns_dict()).items()
+    }
 
 
 def test_wait_for_orders_tasks_and_is_not_passed_to_the_function():
@@ -279,6 +316,67 @@ def test_runtime_reads_the_current_flow_and_task_run():
     )
 
 
+def test_runtime_tags_run_count_and_server_fields_of_flow_and_task_runs(delays):
+    """tags (decorator's, then context's), run_count (attempts) and api_url/ui_url (None)."""
+    attempts = []
+
+    @task(tags=["io"], retries=1)
+    def flaky():
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise ConnectionError("once")
+        run = runtime.task_run
+        return run.tags, run.run_count, run.api_url, run.ui_url
+
+    @flow(tags=["nightly"])
+    def tagged():
+        run = runtime.flow_run
+        return run.tags, run.run_count, run.api_url, run.ui_url, run.job_variables, flaky()
+
+    with tags("team-a"):
+        assert (
+            ["nightly", "team-a"],
+            1,
+            None,
+            None,
+            {},
+            (["io", "team-a"], 2, None, None),
+        ) == tagged()
+    assert ([], 0, [], 0) == (
+        runtime.flow_run.tags,
+        runtime.flow_run.run_count,
+        runtime.task_run.tags,
+        runtime.task_run.run_count,
+    )
+
+
+def test_runtime_start_time_and_deployment_of_a_flow_run():
+    """scheduled_start_time is the run's start (UTC); runtime.deployment is all None, as without one."""
+    import datetime
+
+    import flowtel
+    import flowtel.prefect
+
+    @flow
+    def timed():
+        deployment = runtime.deployment
+        return (
+            runtime.flow_run.scheduled_start_time,
+            (deployment.id, deployment.name, deployment.version, deployment.flow_run_id),
+            deployment.parameters,
+        )
+
+    before = datetime.datetime.now(datetime.timezone.utc)
+    started, deployment_fields, deployment_parameters = timed()
+    after = datetime.datetime.now(datetime.timezone.utc)
+    assert (True, datetime.timezone.utc) == (before <= started <= after, started.tzinfo)
+    assert ((None, None, None, None), {}) == (deployment_fields, deployment_parameters)
+    assert None is runtime.flow_run.scheduled_start_time
+    assert flowtel.__version__ == flowtel.prefect.__version__
+    with pytest.raises(AttributeError, match="deployment has no attribute 'owner'"):
+        runtime.deployment.owner  # noqa: B018
+
+
 # -- hooks ------------------------------------------------------------------------------
 
 
@@ -323,6 +421,92 @@ def test_task_hook_gets_a_task_run():
 
     host()
     assert [("breaks", "breaks", "Failed")] == calls
+
+
+def test_hooks_added_later_by_decorator_run_also_on_tasks_without_options_and_copies():
+    """@t.on_completion on a plain task (no keyword: the core's fast path) runs, sync and async;
+    with_options copies of tasks and flows keep the hooks added by decorators."""
+    calls = []
+
+    def record(owner, run, state):
+        calls.append((owner.name, run.name, state.name))
+
+    @task
+    def plain(x):
+        return x
+
+    @task
+    async def plain_async(x):
+        return x
+
+    assert (None, None) == (
+        plain.task_definition.options,
+        plain_async.task_definition.options,
+    )  # no hook yet: no per-call hook dispatch
+    assert 0 == plain(0)
+    plain.on_completion(record)
+    plain_async.on_completion(record)
+    copy = plain.with_options(name="copy", task_run_name="copy-run")
+
+    @flow(flow_run_name="flow-run")
+    async def calls_them():
+        return plain(1), await plain_async(2), copy(3)
+
+    calls_them.on_completion(record)
+    assert (1, 2, 3) == asyncio.run(calls_them.with_options(name="flow-copy")())
+    assert [
+        ("plain", "plain", "Completed"),
+        ("plain_async", "plain_async", "Completed"),
+        ("copy", "copy-run", "Completed"),
+        ("flow-copy", "flow-run", "Completed"),
+    ] == [
+        (owner, name.split("-")[0] if name.startswith("plain") else name, state)
+        for owner, name, state in calls
+    ]
+
+
+def test_a_hook_that_is_not_callable_is_refused_naming_it():
+    """on_failure='x' (keyword or @task.on_failure) raises TypeError naming the value."""
+    with pytest.raises(
+        TypeError, match=r"@task\(on_failure=\.\.\.\) must be a callable .* str 'x'"
+    ):
+        task(on_failure="x")(lambda: None)
+    with pytest.raises(TypeError, match=r"@flow\(on_running=\.\.\.\) .* got int 3"):
+        flow(on_running=[print, 3])(lambda: None)
+    with pytest.raises(TypeError, match=r"@hook\(on_completion=\.\.\.\) .* got NoneType"):
+        double.on_completion([None])
+
+
+def test_a_task_run_kept_after_its_flow_is_released_keeps_its_name_and_flow_run_id():
+    """A finished task run outliving its flow keeps its 'name-abc' run name and its flow_run_id.
+
+    The core lets a finished call hold its flow weakly; the run's Prefect name and the hook's
+    task_run.flow_run_id must not turn into those of a task called outside any flow.
+    """
+    kept = {}
+
+    def remember(_task, task_run, _state):
+        kept["view"] = task_run
+
+    @task(on_failure=[remember])
+    def breaks():
+        raise RuntimeError("no")
+
+    @flow
+    def host():
+        kept["flow_run_id"] = runtime.flow_run.id
+        kept["future"] = breaks.submit()
+        kept["future"].wait()
+        kept["name"] = kept["view"].name
+
+    host()
+    gc.collect()
+    future, view = kept["future"], kept["view"]
+    assert None is view.run.task_flow  # the flow is released: only the weak reference is left
+    assert (kept["name"], kept["flow_run_id"]) == (view.name, view.flow_run_id)
+    assert kept["name"].startswith("breaks-")
+    state = double(1, wait_for=[future], return_state=True)
+    assert f"Upstream task run {kept['name']!r} did not reach a 'COMPLETED' state." == state.message
 
 
 # -- decorators -------------------------------------------------------------------------
@@ -446,6 +630,51 @@ def test_map_waits_for_its_wait_for_futures():
 
     assert [1, 2] == mapped()
     assert ("first", {1, 2}) == (order[0], set(order[1:]))
+
+
+def test_an_async_task_stopped_while_it_waits_for_an_allowed_upstream_never_runs():
+    """A flow over its timeout stops an async task waiting on wait_for=[allow_failure(f)]: it never runs."""
+    ran = []
+
+    @task
+    async def hangs():
+        await asyncio.Event().wait()
+
+    @task
+    async def after():
+        ran.append("after")
+
+    @flow(timeout_seconds=0.1)
+    async def times_out():
+        upstream = hangs.submit()
+        after.submit(wait_for=[allow_failure(upstream)])
+        await asyncio.sleep(5)
+
+    with pytest.raises(FlowRunTimeoutError):
+        asyncio.run(times_out())
+    assert [] == ran
+
+
+def test_an_async_task_waits_for_every_call_of_a_map_given_in_wait_for():
+    """wait_for=[mapped] makes an async task start after every mapped call has ended."""
+    order = []
+
+    @task
+    async def step(delay):
+        await asyncio.sleep(delay)
+        order.append(delay)
+
+    @task
+    async def last():
+        order.append("last")
+
+    @flow
+    async def ordered():
+        mapped = step.map([0.05, 0.01])
+        await last.submit(wait_for=[mapped])
+
+    asyncio.run(ordered())
+    assert [0.01, 0.05, "last"] == order
 
 
 def test_quote_and_opaque_pass_values_without_looking_inside():

@@ -15,6 +15,7 @@ import re
 import sys
 import time
 import traceback
+import warnings
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -40,9 +41,15 @@ def _level_from(value: str | int | None) -> int:
 
 
 def _initial_level() -> int:
+    value = os.environ.get("PREFECT_LOGGING_LEVEL", "INFO")
     try:
-        return _level_from(os.environ.get("PREFECT_LOGGING_LEVEL", "INFO"))
-    except ValueError:
+        return _level_from(value)
+    except ValueError:  # a typo must not stop the import, nor pass unnoticed
+        warnings.warn(
+            f"PREFECT_LOGGING_LEVEL={value!r} is not a logging level name (DEBUG, INFO, "
+            "WARNING, ERROR, CRITICAL); flowtel.prefect's console shows INFO and above",
+            stacklevel=2,
+        )
         return logging.INFO
 
 
@@ -72,7 +79,11 @@ def task_run_name(task: Task) -> str:
     """
     if task.task_run_name:
         return task.task_run_name
-    return task.task_name if task.task_flow is None else f"{task.task_name}-{task.task_id[:3]}"
+    # Not task_flow: a finished call kept by its flow holds it weakly, and has no task_flow
+    # once that run is released; it was still called in a flow and keeps its name.
+    if task._flow is None and task._flow_ref is None:
+        return task.task_name
+    return f"{task.task_name}-{task.task_id[:3]}"
 
 
 def run_label(run: Any) -> str:
@@ -116,7 +127,7 @@ def _shown(state: Any) -> str:
     return f"{state.name}(message={message!r}, type={state.type.value}, result={result!r})"
 
 
-def _with_traceback(line: str, error: BaseException | None) -> str:
+def with_traceback(line: str, error: BaseException | None) -> str:
     if error is None or error.__traceback__ is None:
         return line
     trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
@@ -135,7 +146,7 @@ def _prefect_wording(flow: Flow, task: Task | None, level: int, text: str) -> tu
             exhausted = (
                 " - Retries are exhausted" if options is not None and options.retries else ""
             )
-            return level, _with_traceback(
+            return level, with_traceback(
                 f"Task run failed with exception: {error!r}{exhausted}", error
             )
         attempt = _ATTEMPT.match(text)
@@ -166,7 +177,7 @@ def _prefect_wording(flow: Flow, task: Task | None, level: int, text: str) -> tu
                 level,
                 f"Flow run exceeded timeout of {flow._options.timeout_seconds} second(s)",
             )
-        return level, _with_traceback(f"Encountered exception during execution: {error!r}", error)
+        return level, with_traceback(f"Encountered exception during execution: {error!r}", error)
     return level, text
 
 

@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from .._function_info import FLOW_INJECTABLE, TASK_INJECTABLE
+from .._options import RunOptions, _hooks
 from .._run import error_text
 from ._console import flow_run_name, run_label, task_run_name, write_line
 from .context import run_tags
@@ -29,7 +30,7 @@ def parameters(run: Any) -> dict[str, Any]:
     return {name: value for name, value in bound.arguments.items() if name not in injected}
 
 
-def _parent_flow(run: Any) -> Any:
+def parent_flow(run: Any) -> Any:
     # The flow current when ``run`` began (its parent), from the token flowtel set then.
     token = getattr(run, "_flow_token", None)
     parent = token.old_value if token is not None else None
@@ -41,23 +42,15 @@ def declared_tags(run: Any) -> tuple[str, ...]:
     return options.tags if options is not None else ()
 
 
-class FlowRunView:
-    """A flow run as Prefect's hooks see it: ``name``, ``id``, ``parameters``, ``tags``..."""
+class _RunView:
+    """What Prefect's flow-run and task-run objects share; ``run`` is the flowtel run."""
+
+    # Prefect's API and UI addresses: flowtel has no server.
+    api_url = None
+    ui_url = None
 
     def __init__(self, run: Any) -> None:
         self.run = run
-
-    @property
-    def id(self) -> str:
-        return self.run.flow_id
-
-    @property
-    def name(self) -> str:
-        return flow_run_name(self.run)
-
-    @property
-    def flow_name(self) -> str:
-        return self.run.flow_name
 
     @property
     def parameters(self) -> dict[str, Any]:
@@ -70,6 +63,22 @@ class FlowRunView:
     @property
     def run_count(self) -> int:
         return max(self.run.attempts, 1)
+
+
+class FlowRunView(_RunView):
+    """A flow run as Prefect's hooks see it: ``name``, ``id``, ``parameters``, ``tags``..."""
+
+    @property
+    def id(self) -> str:
+        return self.run.flow_id
+
+    @property
+    def name(self) -> str:
+        return flow_run_name(self.run)
+
+    @property
+    def flow_name(self) -> str:
+        return self.run.flow_name
 
     @property
     def flow_version(self) -> str | None:
@@ -85,19 +94,17 @@ class FlowRunView:
 
     @property
     def parent_flow_run_id(self) -> str | None:
-        parent = _parent_flow(self.run)
+        parent = parent_flow(self.run)
         return parent.flow_id if parent is not None else None
 
     @property
     def root_flow_run_id(self) -> str:
         run = self.run
-        while (parent := _parent_flow(run)) is not None:
+        while (parent := parent_flow(run)) is not None:
             run = parent
         return run.flow_id
 
-    # Prefect's API and UI addresses, and deployment job variables: flowtel has neither.
-    api_url = None
-    ui_url = None
+    # Deployments: flowtel has none.
     parent_deployment_id = None
 
     @property
@@ -108,11 +115,14 @@ class FlowRunView:
         return f"FlowRun(id={self.id!r}, name={self.name!r}, flow_name={self.flow_name!r})"
 
 
-class TaskRunView:
+class TaskRunView(_RunView):
     """A task run as Prefect's hooks see it: ``name``, ``id``, ``task_name``, ``tags``..."""
 
     def __init__(self, run: Any) -> None:
-        self.run = run
+        super().__init__(run)
+        # Read now: a finished run holds its flow weakly, so a view kept by a hook outlives it.
+        flow = run.task_flow
+        self.flow_run_id: str | None = flow.flow_id if flow is not None else None
 
     @property
     def id(self) -> str:
@@ -125,26 +135,6 @@ class TaskRunView:
     @property
     def task_name(self) -> str:
         return self.run.task_name
-
-    @property
-    def flow_run_id(self) -> str | None:
-        flow = self.run.task_flow
-        return flow.flow_id if flow is not None else None
-
-    @property
-    def parameters(self) -> dict[str, Any]:
-        return parameters(self.run)
-
-    @property
-    def tags(self) -> list[str]:
-        return list(run_tags(declared_tags(self.run)))
-
-    @property
-    def run_count(self) -> int:
-        return max(self.run.attempts, 1)
-
-    api_url = None
-    ui_url = None
 
     def __repr__(self) -> str:
         return f"TaskRun(id={self.id!r}, name={self.name!r}, task_name={self.task_name!r})"
@@ -188,11 +178,17 @@ class Hooks:
         self.on_failure = _hook_list(kind, "on_failure", options.get("on_failure"))
         self.on_completion = _hook_list(kind, "on_completion", options.get("on_completion"))
 
-    def core_options(self, options: dict[str, Any]) -> dict[str, Any]:
-        """``options`` for the core decorator, with these hooks in place of the user's."""
-        adapted = {key: value for key, value in options.items() if key != "on_running"}
-        adapted["on_failure"] = [self._dispatch(self.on_failure)]
-        adapted["on_completion"] = [self._dispatch(self.on_completion)]
+    def core_options(self, options: dict[str, Any], only_if_hooked: bool = False) -> dict[str, Any]:
+        """``options`` for the core decorator, with these hooks in place of the user's.
+
+        With ``only_if_hooked`` (tasks, where every call would pay for the dispatch) a kind
+        of hook none is given for is left out; ``attach`` puts it in when one is added.
+        """
+        adapted = {key: value for key, value in options.items() if key not in _HOOK_KEYWORDS}
+        for name in ("on_failure", "on_completion"):
+            hooks = getattr(self, name)
+            if hooks or not only_if_hooked:
+                adapted[name] = [self._dispatch(hooks)]
         return adapted
 
     @staticmethod
@@ -212,16 +208,35 @@ class Hooks:
 
             call_hooks(self.on_running, owner, run, State.build(StateType.RUNNING, run=run))
 
-    def attach(self, target: Any) -> None:
-        """Give ``target`` Prefect's hook decorators: ``@target.on_failure`` and the like."""
-        for name in ("on_running", "on_failure", "on_completion"):
+    def attach(self, target: Any, definition: Any = None) -> None:
+        """Give ``target`` Prefect's hook decorators: ``@target.on_failure`` and the like.
+
+        ``definition``: the task definition made with ``core_options(only_if_hooked=True)``.
+        """
+        for name in _HOOK_KEYWORDS:
             hooks = getattr(self, name)
 
             def register(hook: Any, hooks: list[Any] = hooks, name: str = name) -> Any:
                 hooks.extend(_hook_list("hook", name, hook))
+                if definition is not None and name != "on_running":
+                    self._install(definition, name)
                 return hook
 
             setattr(target, name, register)
+
+    def _install(self, definition: Any, name: str) -> None:
+        options = definition.options
+        if options is None:  # a task without options runs on the core's fast path until now
+            options = definition.options = RunOptions("task", {})
+        if not getattr(options, name):
+            setattr(options, name, (self._dispatch(getattr(self, name)),))
+
+    def keywords(self) -> dict[str, list[Any]]:
+        """The hooks as decorator keywords, those added by decorators included."""
+        return {name: list(getattr(self, name)) for name in _HOOK_KEYWORDS}
+
+
+_HOOK_KEYWORDS = ("on_running", "on_failure", "on_completion")
 
 
 def call_hooks(hooks: list[Any], owner: Any, run: Any, state: Any) -> None:
@@ -233,13 +248,5 @@ def call_hooks(hooks: list[Any], owner: Any, run: Any, state: Any) -> None:
 
 
 def _hook_list(kind: str, name: str, value: Any) -> list[Any]:
-    if value is None:
-        return []
-    hooks = list(value) if isinstance(value, (list, tuple)) else [value]
-    for hook in hooks:
-        if not callable(hook):
-            raise TypeError(
-                f"@{kind}({name}=...) must be a callable or a list of callables, got "
-                f"{type(hook).__name__} {hook!r}"
-            )
-    return hooks
+    # The core's check of hook keywords; a list, since decorator hooks are added later.
+    return list(_hooks(kind, name, value))

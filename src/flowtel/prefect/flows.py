@@ -8,7 +8,6 @@ annotations when pydantic is installed (``flowtel[prefect]``), as Prefect does
 
 from __future__ import annotations
 
-import contextvars
 import functools
 import inspect
 import typing
@@ -22,9 +21,10 @@ from .._function_info import FLOW_INJECTABLE, check_decoratable
 from .._options import COMMON_OPTIONS, FLOW_ONLY_OPTIONS
 from ..telemetry import _runtime as telemetry
 from . import _console
-from ._runs import Hooks, declared_tags
+from ._runs import Hooks, declared_tags, parent_flow
 from .context import current_tags, run_tags
 from .exceptions import ParameterTypeError
+from .futures import settle_returned
 from .states import (
     StatesFailed,
     final_value,
@@ -147,9 +147,7 @@ def _not_provided_method(method: str) -> Callable[..., Any]:
 def _began(run: Any) -> None:
     if run is None:
         return
-    # The flow that was current when this run began is the one it runs inside of.
-    parent = run._flow_token.old_value
-    kind = "subflow" if parent is not None and parent is not contextvars.Token.MISSING else "flow"
+    kind = "flow" if parent_flow(run) is None else "subflow"
     _console.write_line(
         20,
         _console.run_label(run),
@@ -196,7 +194,9 @@ def _make_flow(target: Any, options: dict[str, Any]) -> Any:
                 args, kwargs = validator(args, kwargs)
             _began(run)
             hooks.running(getattr(run, "_wrapper", None), run)
-            return final_value(await target(*args, **kwargs), run)
+            value = await target(*args, **kwargs)
+            await settle_returned(value)
+            return final_value(value, run)
 
         body: Callable[..., Any] = async_body
     else:
@@ -261,7 +261,7 @@ def _make_flow(target: Any, options: dict[str, Any]) -> Any:
     def with_options(**changes: Any) -> Any:
         """A copy of this flow with some decorator keywords changed (Prefect's with_options)."""
         check_keywords("flow.with_options", changes, FLOW_KEYWORDS)
-        return _make_flow(target, {**options, **changes})
+        return _make_flow(target, {**options, **hooks.keywords(), **changes})
 
     hooks.attach(wrapper)
     for method in _NOT_PROVIDED_METHODS:

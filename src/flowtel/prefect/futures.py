@@ -133,8 +133,11 @@ def _is_quoted(value: Any) -> bool:
     return isinstance(value, quote)
 
 
+_MAY_HOLD_FUTURES = (TaskRunFuture, allow_failure, quote, *_CONTAINERS)
+
+
 def _may_hold_futures(value: Any) -> bool:
-    return isinstance(value, (TaskRunFuture, allow_failure, quote, *_CONTAINERS)) or (
+    return isinstance(value, _MAY_HOLD_FUTURES) or (
         dataclasses.is_dataclass(value) and not isinstance(value, type)
     )
 
@@ -243,14 +246,9 @@ async def resolve_arguments_async(
 ) -> tuple[tuple, dict]:
     """``resolve_arguments`` for async tasks: futures are awaited, not blocked on."""
     if wait_for:
-        for marker in _as_list(wait_for):
-            future = marker.value if isinstance(marker, allow_failure) else marker
-            if isinstance(future, TaskRunFuture):
-                try:
-                    await future
-                except BaseException:  # checked below
-                    pass
-        check_upstream(wait_for, lambda future: None)
+        for future in _upstream_futures(wait_for):
+            await _settled(future)
+        check_upstream(wait_for, _already_settled)
     found = _futures_in(args, kwargs)
     if not found:
         return args, kwargs
@@ -287,6 +285,53 @@ def _as_list(wait_for: Any) -> list[Any]:
 
 def _waited_sync(future: TaskRunFuture) -> None:
     future.wait()
+
+
+def _already_settled(future: TaskRunFuture) -> None:
+    pass
+
+
+def _upstream_futures(wait_for: Any) -> list[TaskRunFuture]:
+    """The futures of ``wait_for``, those of a ``map()`` list among them included."""
+    found: list[TaskRunFuture] = []
+    for marker in _as_list(wait_for):
+        future = marker.value if isinstance(marker, allow_failure) else marker
+        if isinstance(future, TaskRunFutureList):
+            found.extend(_upstream_futures(list(future)))
+        elif isinstance(future, TaskRunFuture):
+            found.append(future)
+    return found
+
+
+async def settle_returned(value: Any) -> None:
+    """Wait, without blocking the event loop, for the futures an async flow returns.
+
+    Alone or in a returned list, tuple, set or dict (what ``states.final_value`` reads); an
+    async task's future must be awaited on its loop, not waited for.
+    """
+    if isinstance(value, TaskRunFuture):
+        items: Any = (value,)
+    elif isinstance(value, (list, tuple, set)):
+        items = value
+    elif isinstance(value, dict):
+        items = value.values()
+    else:
+        return
+    for item in items:
+        if isinstance(item, TaskRunFuture):
+            await _settled(item)
+
+
+async def _settled(future: TaskRunFuture) -> None:
+    """Wait until ``future`` is done, whatever its outcome (check_upstream judges it).
+
+    Not ``await future``: its failure or cancellation would have to be caught, and this
+    task's own cancellation with it (a flow over its timeout stops its waiting tasks).
+    """
+    import asyncio
+
+    waited: asyncio.Future[Any] = future._async_task or asyncio.wrap_future(future._future)
+    await asyncio.wait((waited,))
 
 
 def check_upstream(wait_for: Any, waiter: Any) -> None:

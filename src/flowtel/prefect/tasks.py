@@ -65,10 +65,12 @@ def task(fn: Any = None, /, **options: Any) -> Any:
 
 
 def _finished(run: Task) -> None:
-    if run.status == "completed":
-        _console.write_line(20, _console.run_label(run), f"Finished in state {prefect_state(run)}")
-    else:
-        _console.write_line(40, _console.run_label(run), f"Finished in state {prefect_state(run)}")
+    level = 20 if run.status == "completed" else 40
+    # Checked first: the line's state and run name cost more than the task call itself.
+    if level >= _console.console_level():
+        _console.write_line(
+            level, _console.run_label(run), f"Finished in state {prefect_state(run)}"
+        )
 
 
 class _ConsolePrints:
@@ -167,15 +169,12 @@ def _make_task(target: Any, options: dict[str, Any]) -> Any:
                     prints.stop()
 
         body = sync_body
-    core = _decorators.task(**hooks.core_options(options))(body)
+    core = _decorators.task(**hooks.core_options(options, only_if_hooked=True))(body)
     definition = core.task_definition  # type: ignore[attr-defined]
     name = definition.task_name
     new_call = Task._for_call
 
     if definition.info.is_async:
-        run_async = (
-            run_task_with_options_async if definition.options is not None else run_task_async
-        )
 
         async def invoke_async(
             holder: RunHolder | None, wait_for: Any, args: tuple, kwargs: dict
@@ -190,7 +189,11 @@ def _make_task(target: Any, options: dict[str, Any]) -> Any:
             if holder is not None:
                 holder.run = run
             try:
-                value = await run_async(run, args, kwargs)
+                # Read per call: a hook added by a decorator later gives the task options.
+                if definition.options is None:
+                    value = await run_task_async(run, args, kwargs)
+                else:
+                    value = await run_task_with_options_async(run, args, kwargs)
             finally:
                 _finished(run)
             return value, run
@@ -221,7 +224,6 @@ def _make_task(target: Any, options: dict[str, Any]) -> Any:
 
         wrapper: Callable[..., Any] = async_task_call
     else:
-        run_sync = run_task_with_options if definition.options is not None else run_task
 
         def invoke(
             holder: RunHolder | None, wait_for: Any, args: tuple, kwargs: dict
@@ -236,7 +238,10 @@ def _make_task(target: Any, options: dict[str, Any]) -> Any:
             if holder is not None:
                 holder.run = run
             try:
-                value = run_sync(run, args, kwargs)
+                if definition.options is None:
+                    value = run_task(run, args, kwargs)
+                else:
+                    value = run_task_with_options(run, args, kwargs)
             finally:
                 _finished(run)
             return value, run
@@ -275,11 +280,11 @@ def _make_task(target: Any, options: dict[str, Any]) -> Any:
     def with_options(**changes: Any) -> Any:
         """A copy of this task with some decorator keywords changed (Prefect's with_options)."""
         check_keywords("task.with_options", changes, TASK_KEYWORDS)
-        return _make_task(target, {**options, **changes})
+        return _make_task(target, {**options, **hooks.keywords(), **changes})
 
     submit.__doc__ = f"Run {name} concurrently; returns a PrefectFuture."
     map.__doc__ = f"Submit one {name} call per item of the iterable arguments."
-    hooks.attach(wrapper)
+    hooks.attach(wrapper, definition)
     wrapper.submit = submit  # type: ignore[attr-defined]
     wrapper.map = map  # type: ignore[attr-defined]
     wrapper.with_options = with_options  # type: ignore[attr-defined]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from ..._context import current_flow, current_task
@@ -24,9 +25,17 @@ class _TaskOutsideFlowLogger(logging.LoggerAdapter):
     def isEnabledFor(self, level: int) -> bool:
         return level >= _console.console_level()
 
-    def log(self, level: int, msg: Any, *args: Any, **kwargs: Any) -> None:
+    def log(self, level: int, msg: Any, *args: Any, exc_info: Any = None, **kwargs: Any) -> None:
         if self.isEnabledFor(level):
             text = format_message(safe_str(msg), args)
+            if exc_info:  # logger.exception(...) and exc_info=: the traceback, as Prefect shows
+                if isinstance(exc_info, BaseException):
+                    error: BaseException | None = exc_info
+                elif isinstance(exc_info, tuple):
+                    error = exc_info[1]
+                else:
+                    error = sys.exc_info()[1]
+                text = _console.with_traceback(text, error)
             _console.write_line(level, _console.run_label(self.run), text)
 
 
