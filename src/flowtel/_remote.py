@@ -152,7 +152,8 @@ class WorkerFlow(Flow):
             return
         text = format_message(template, args)
         if replayed_at is None and level >= telemetry.RUNTIME.export_level:
-            telemetry.message(self, task, level, text)
+            # The template too: a return-value line is exported only as record_return_values says.
+            telemetry.message(self, task, level, text, template)
         self.journal.append(
             (
                 "message",

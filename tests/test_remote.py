@@ -1,0 +1,37 @@
+"""flowtel._remote: a submitted call run as on a worker (run_submitted) exports its telemetry
+under the same rules as in the flow process, and its journal replays into the flow."""
+
+from __future__ import annotations
+
+import flowtel
+from flowtel import task
+from flowtel._remote import run_submitted
+
+HIDDEN = "Task return value: [not recorded: record_return_values is off]"
+
+
+@task()
+def issue_token() -> dict:
+    return {"user": "ann", "password2": "hunter2"}
+
+
+def run_on_worker(call, *args):
+    """Run ``call`` the way a Dask worker runs a submitted call, for a flow run 'run-1'."""
+    flow_snapshot = ("issuer", "run-1", None, {})
+    return run_submitted(args, {}, (call, {}, flow_snapshot, False, call.__name__))
+
+
+def test_a_worker_never_exports_a_return_value_unless_recorded(flowtel_telemetry):
+    """On a worker the DEBUG return-value line is exported without the value (record_return_values off)."""
+    flowtel.configure(install_providers=False, export_level="DEBUG")
+    try:
+        outcome = run_on_worker(issue_token)
+    finally:
+        flowtel.configure(install_providers=False, export_level="INFO")
+    bodies = flowtel_telemetry.log_bodies()
+    assert [HIDDEN] == [body for body in bodies if "return value" in body]
+    assert False is ("hunter2" in " ".join(map(str, bodies)))
+    events = [e.attributes for s in flowtel_telemetry.spans for e in s.events]
+    assert False is ("hunter2" in repr(events))
+    journal = [entry[2] for entry in outcome.journal if entry[0] == "message"]
+    assert True is ("hunter2" in " ".join(journal))  # the run's own log keeps the value
