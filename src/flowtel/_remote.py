@@ -343,20 +343,32 @@ def run_submitted(args: tuple, kwargs: dict, shared: tuple) -> TaskOutcome:
     return flow.outcome(value, error, task_name)
 
 
+# The longest a worker's task call waits for its telemetry to be handed over before its
+# result goes back; what is not sent by then stays queued and is retried.
+FLUSH_TIMEOUT_S = 2.0
+
+
 def flush_spans_and_logs() -> None:
-    """Export the spans and log records this process has buffered (metrics stay periodic)."""
+    """Export the spans and log records this process has buffered (metrics stay periodic).
+
+    Waits at most ``FLUSH_TIMEOUT_S`` in all, and not at all while flowtel's exports are
+    failing: a stalled or unreachable collector must not hold up every task's result.
+    """
     from opentelemetry import _logs, trace
+
+    from .telemetry._configure import endpoint_unreachable
 
     providers = telemetry.RUNTIME._providers
     if providers is not None:
         candidates = (providers[0], providers[1])
     else:
         candidates = (trace.get_tracer_provider(), _logs.get_logger_provider())
+    deadline = time.monotonic() + (0.0 if endpoint_unreachable() else FLUSH_TIMEOUT_S)
     for provider in candidates:
         flush = getattr(provider, "force_flush", None)
         if flush is not None:
             try:
-                flush()
+                flush(max(int((deadline - time.monotonic()) * 1000), 0))
             except Exception:
                 telemetry.RUNTIME.internal_error("worker flush")
 
