@@ -36,7 +36,16 @@ from .telemetry import _runtime as telemetry
 
 _ERROR = logging.ERROR
 
-__all__ = ["RemoteTaskError", "TaskOutcome", "WorkerFlow", "replay", "run_submitted", "snapshot"]
+__all__ = [
+    "RemoteTaskError",
+    "SealedOutcome",
+    "TaskOutcome",
+    "WorkerFlow",
+    "replay",
+    "run_sealed",
+    "run_submitted",
+    "snapshot",
+]
 
 
 class RemoteTaskError(Exception):
@@ -101,6 +110,29 @@ class TaskOutcome:
 
     def __reduce__(self) -> Any:
         return (TaskOutcome, (self.value, self.error, self.journal, self.tasks))
+
+
+class SealedOutcome:
+    """A ``TaskOutcome`` pickled on the worker, opened in the flow process.
+
+    Dask unpickles a result as it arrives; one that cannot be unpickled there (a type the
+    flow process cannot import) would never be delivered, and the run would wait for it
+    for ever. Sealed, it arrives as bytes, and ``open()`` failing is the call's error.
+    """
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __reduce__(self) -> Any:
+        return (SealedOutcome, (self.data,))
+
+    def open(self) -> TaskOutcome:
+        outcome = pickle.loads(self.data)
+        if not isinstance(outcome, TaskOutcome):
+            raise TypeError(f"a sealed outcome holds a {type(outcome).__name__}")
+        return outcome
 
 
 def snapshot(flow: Flow | None) -> tuple | None:
@@ -348,6 +380,17 @@ def run_submitted(args: tuple, kwargs: dict, shared: tuple) -> TaskOutcome:
 FLUSH_TIMEOUT_S = 2.0
 
 
+def run_sealed(args: tuple, kwargs: dict, shared: tuple) -> SealedOutcome:
+    """``run_submitted``, its outcome sealed for the trip back."""
+    outcome = run_submitted(args, kwargs, shared)
+    try:
+        return SealedOutcome(pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
+    except Exception:
+        import cloudpickle  # what plain pickle refuses (a lambda, a script's class)
+
+        return SealedOutcome(cloudpickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
+
+
 def flush_spans_and_logs() -> None:
     """Export the spans and log records this process has buffered (metrics stay periodic).
 
@@ -374,7 +417,7 @@ def flush_spans_and_logs() -> None:
 
 
 def _upstream_values(args: tuple, kwargs: dict) -> tuple[tuple, dict]:
-    if not any(isinstance(v, TaskOutcome) for v in (*args, *kwargs.values())):
+    if not any(isinstance(v, (TaskOutcome, SealedOutcome)) for v in (*args, *kwargs.values())):
         return args, kwargs
     return (
         tuple(_value_of(v) for v in args),
@@ -383,6 +426,8 @@ def _upstream_values(args: tuple, kwargs: dict) -> tuple[tuple, dict]:
 
 
 def _value_of(value: Any) -> Any:
+    if isinstance(value, SealedOutcome):
+        value = value.open()
     if not isinstance(value, TaskOutcome):
         return value
     if value.error is not None:
