@@ -310,6 +310,34 @@ print(json.dumps(messages))
     assert "ProxyTracerProvider" == result["provider"]
 
 
+def test_configure_after_a_bad_queue_size_error_still_installs_and_exports(tmp_path, http_receiver):
+    """A ValueError for a bad OTEL_BSP_MAX_QUEUE_SIZE leaves nothing half set: configure() again works."""
+    script = """
+import json, os, sys
+import flowtel
+
+os.environ["OTEL_BSP_MAX_QUEUE_SIZE"] = "lots"
+try:
+    flowtel.configure(service_name="retry-svc", endpoint=sys.argv[1], protocol="http/protobuf")
+    error = ""
+except ValueError as caught:
+    error = str(caught)
+os.environ["OTEL_BSP_MAX_QUEUE_SIZE"] = "100"
+flowtel.configure(service_name="retry-svc", endpoint=sys.argv[1], protocol="http/protobuf")
+
+@flowtel.flow
+def after_the_fix():
+    return 1
+
+after_the_fix().execute()
+flowtel.shutdown()
+print(json.dumps({"error": error}))
+"""
+    result = last_json(run_python(tmp_path, script, http_receiver.endpoint).stdout)
+    assert True is ("OTEL_BSP_MAX_QUEUE_SIZE='lots'" in result["error"]), result["error"]
+    assert ["after_the_fix"] == [span.name for span in http_receiver.spans()]
+
+
 def test_second_configure_is_idempotent_and_warns_only_when_settings_differ(tmp_path):
     """Repeating configure() changes nothing and is silent; different settings warn once and are ignored."""
     script = """

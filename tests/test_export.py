@@ -110,13 +110,12 @@ print(json.dumps(report), flush=True)
 """
 
 
-def run_child(config, environment, tmp_path):
-    """Run CHILD with ``config``; its report, stderr, exit status and seconds from report to exit."""
-    script = tmp_path / "export_child.py"
-    if not script.exists():
-        script.write_text(textwrap.dedent(CHILD), encoding="utf-8")
+def start_child(arguments, environment, tmp_path, stdin=None):
+    """Start Python with ``arguments`` and ``environment``; (the child, a watchdog that kills
+    it after CHILD_TIMEOUT_S, to be cancelled)."""
     child = subprocess.Popen(
-        [sys.executable, str(script), json.dumps(config)],
+        [sys.executable, *arguments],
+        stdin=stdin,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -126,6 +125,15 @@ def run_child(config, environment, tmp_path):
     )
     watchdog = threading.Timer(CHILD_TIMEOUT_S, child.kill)
     watchdog.start()
+    return child, watchdog
+
+
+def run_child(config, environment, tmp_path):
+    """Run CHILD with ``config``; its report, stderr, exit status and seconds from report to exit."""
+    script = tmp_path / "export_child.py"
+    if not script.exists():
+        script.write_text(textwrap.dedent(CHILD), encoding="utf-8")
+    child, watchdog = start_child([str(script), json.dumps(config)], environment, tmp_path)
     stderr = []
     reader = threading.Thread(target=lambda: stderr.extend(child.stderr), daemon=True)
     reader.start()
@@ -341,6 +349,31 @@ def test_401_and_403_are_reported_as_authentication_failures(tmp_path_factory):
         assert (result.report["spans"], result.report["logs"]) == dropped(result.stderr)
 
 
+def test_a_batch_rejected_at_shutdown_ends_only_that_batch(tmp_path_factory):
+    """At shutdown, an endpoint that answers 400 rejects each batch on its own: every batch is
+    still sent, and all drops are counted as rejected, none as unreachable or interrupted."""
+    receiver = OtlpReceiver("http/protobuf", refuse={"traces": 400}).start()
+    environment = otlp_environment(
+        receiver,
+        "http/protobuf",
+        OTEL_BSP_SCHEDULE_DELAY="60000",  # everything is still queued at shutdown
+        OTEL_LOGS_EXPORTER="none",
+        OTEL_METRICS_EXPORTER="none",
+    )
+    # Seven spans of about 1 MiB of messages each: several requests under the 3 MiB budget.
+    config = {"flows": 7, "tasks": 0, "messages": 128}
+    try:
+        [result] = run_children([(config, environment)], tmp_path_factory)
+    finally:
+        receiver.stop()
+    assert 0 == result.returncode, result.stderr
+    spans = result.report["spans"]
+    assert [
+        f"flowtel: Dropped {spans} spans (rejected by the endpoint: {spans}) and 0 log records"
+    ] == flowtel_lines(result.stderr)
+    assert True is (len(receiver.headers["traces"]) > 1), "the spans made several requests"
+
+
 # --- a flapping collector -------------------------------------------------------------------
 
 FLAPPING_CHILD = """
@@ -393,18 +426,7 @@ def flap(protocol, tmp_path, queue_size=None):
         environment["OTEL_BSP_MAX_QUEUE_SIZE"] = environment["OTEL_BLRP_MAX_QUEUE_SIZE"] = str(
             queue_size
         )
-    child = subprocess.Popen(
-        [sys.executable, str(script)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        encoding="utf-8",
-        env=child_environment(environment),
-        cwd=tmp_path,
-    )
-    watchdog = threading.Timer(CHILD_TIMEOUT_S, child.kill)
-    watchdog.start()
+    child, watchdog = start_child([str(script)], environment, tmp_path, stdin=subprocess.PIPE)
     try:
         time.sleep(2.0)
         down = time.time()

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 import warnings
+import weakref
 
 import pytest
 from helpers import of_type, types_of
@@ -807,12 +808,13 @@ def test_a_released_run_is_freed_without_the_cycle_collector():
         this_flow.add_flow_artifact(key="report", data={"rows": 5})
         this_flow.add_flow_result(key="total", description="5")
 
-    stepping().execute()  # warm-up: first-use caches
     gc.collect()
-    gc.disable()
+    gc.disable()  # nothing may be left for the cycle collector to free
     try:
-        for _ in range(10):
-            stepping().execute()
-        assert 0 == gc.collect()
+        run = stepping().execute()
+        refs = [weakref.ref(run), *(weakref.ref(t) for t in run.executed_tasks)]
+        assert 6 == len(refs)
+        del run
+        assert [None] * 6 == [ref() for ref in refs]
     finally:
         gc.enable()

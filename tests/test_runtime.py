@@ -259,3 +259,39 @@ def test_a_running_flow_looks_the_tracer_provider_up_per_run_not_per_task(monkey
         many_tasks(count).execute()
         lookups.append(len(calls))
     assert (True, lookups[0]) == (lookups[0] <= 2, lookups[1])
+
+
+def test_run_time_tags_are_made_otlp_safe_and_the_span_arrives():
+    """Tags known only at run time (flowtel.prefect's tags()) go through the same sanitising as
+    every other value: an undecodable or huge tag costs no span on the wire (real gRPC receiver)."""
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from otlp_receiver import OtlpReceiver
+
+    from flowtel.prefect import flow as prefect_flow
+    from flowtel.prefect import tags
+
+    @prefect_flow
+    def tagged():
+        return 1
+
+    with OtlpReceiver("grpc") as receiver:
+        provider = TracerProvider()
+        provider.add_span_processor(
+            SimpleSpanProcessor(
+                OTLPSpanExporter(endpoint=f"127.0.0.1:{receiver.port}", insecure=True)
+            )
+        )
+        RUNTIME.use_providers(provider, None, None)
+        try:
+            with tags("file-\udcff.csv", "x" * 20_000):
+                tagged()
+            provider.force_flush()
+        finally:
+            RUNTIME.reset()
+            provider.shutdown()
+        [span] = [span for span in receiver.spans() if span.name == "tagged"]
+    tag_values = span.attributes["flowtel.tags"]
+    assert "file-\ufffd.csv" == tag_values[0]
+    assert tag_values[1].startswith("x" * 100) and tag_values[1].endswith(" chars]")

@@ -181,3 +181,40 @@ def test_an_applications_own_sigterm_handler_and_the_opt_outs_are_left_alone(tmp
     assert (7, True) == (status, "app handler ran" in stdout), stderr
     assert -signal.SIGTERM == results["argument"][0]
     assert -signal.SIGTERM == results["variable"][0]
+
+
+def test_a_second_sigterm_during_the_exit_flush_kills_at_once(tmp_path):
+    """A second SIGTERM while the exit flush waits on a silent endpoint kills the process
+    (signal status, as without flowtel) instead of waiting out the shutdown deadline."""
+    receiver = OtlpReceiver("grpc", black_hole=True).start()
+    script = tmp_path / "sigterm_child.py"
+    script.write_text(textwrap.dedent(CHILD), encoding="utf-8")
+    child = subprocess.Popen(
+        [sys.executable, str(script), "sync", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        env=child_environment(
+            {
+                "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+                "OTEL_EXPORTER_OTLP_TIMEOUT": "30",
+                "FLOWTEL_SHUTDOWN_TIMEOUT_MS": "30000",
+            }
+        ),
+        cwd=tmp_path,
+    )
+    watchdog = threading.Timer(CHILD_TIMEOUT_S, child.kill)
+    watchdog.start()
+    try:
+        child.stdout.readline()
+        time.sleep(0.2)  # inside the long task
+        child.send_signal(signal.SIGTERM)
+        time.sleep(1.0)  # the exit flush now waits on the receiver that never answers
+        flushing = child.poll() is None
+        child.send_signal(signal.SIGTERM)
+        _, stderr = child.communicate(timeout=CHILD_TIMEOUT_S)
+    finally:
+        watchdog.cancel()
+        receiver.stop()
+    assert (True, -signal.SIGTERM) == (flushing, child.returncode), stderr

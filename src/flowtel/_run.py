@@ -105,9 +105,6 @@ class RunLog:
         fields, width = self._fields, self._WIDTH
         return [LogEntry(*fields[start : start + width]) for start in range(0, len(fields), width)]
 
-    def __len__(self) -> int:
-        return len(self._fields) // self._WIDTH
-
 
 class RunLogging:
     """The ``log_*`` verbs and print capture, shared by Flow and Task.
@@ -144,8 +141,7 @@ class RunLogging:
     def _log(self, level: int, message: Any, args: tuple = ()) -> None:
         flow, task = self._log_target()
         if flow is not None:
-            text = message if type(message) is str else safe_str(message)
-            flow._message(level, text, args, task)
+            flow._message(level, safe_str(message), args, task)
 
     def _capture_print(self, text: str) -> None:
         if "\n" not in text:

@@ -190,7 +190,6 @@ class Task(RunLogging):
                 "task.setup(target, *args, **kwargs) before execute()"
             )
         self.task_flow = current_flow.get()
-        self._message_attributes = None  # a run by hand may be repeated, in another flow
         if self.definition.info.is_async:
             return run_task_async(self, self._args, dict(self._kwargs))
         return run_task(self, self._args, dict(self._kwargs))

@@ -486,6 +486,19 @@ def flowtel_env(endpoint: str, protocol: str, service: str) -> dict[str, str]:
     return env
 
 
+def run_flowtel_demo(collector: Collector, service: str) -> None:
+    """`flowtel demo` as ``service``, sent to ``collector`` over OTLP gRPC; it must exit 0."""
+    done = subprocess.run(
+        [sys.executable, "-m", "flowtel", "demo", "--service-name", service],
+        env=flowtel_env(collector.grpc_endpoint, "grpc", service),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
+    assert 0 == done.returncode, done.stdout + done.stderr
+
+
 def endpoint_for(collector: Collector, protocol: str) -> str:
     return collector.grpc_endpoint if protocol == "grpc" else collector.http_endpoint
 

@@ -7,8 +7,6 @@ to Tempo and Jaeger, and the dashboard's panels show exemplars."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 import urllib.parse
 from typing import Any
@@ -16,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from .servers import REPO, Collector, Jaeger, Prometheus, flowtel_env, get_json, http_get
+from .servers import REPO, Collector, Jaeger, Prometheus, get_json, http_get, run_flowtel_demo
 
 SERVICE = "flowtel-stack-exemplars"
 GRAFANA = REPO / "grafana"
@@ -56,16 +54,7 @@ def query_exemplars(prometheus: Prometheus, promql: str) -> list[dict[str, Any]]
 def demo(collector: Collector, prometheus: Prometheus) -> Prometheus:
     """`flowtel demo` sent to the collector over OTLP gRPC; waits until Prometheus has the
     exemplars of all four series."""
-    env = flowtel_env(collector.grpc_endpoint, "grpc", SERVICE)
-    done = subprocess.run(
-        [sys.executable, "-m", "flowtel", "demo", "--service-name", SERVICE],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-    )
-    assert 0 == done.returncode, done.stdout + done.stderr
+    run_flowtel_demo(collector, SERVICE)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if all(query_exemplars(prometheus, promql) for promql, _ in SERIES.values()):

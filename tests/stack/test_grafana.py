@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from .servers import REPO, Collector, Prometheus, flowtel_env
+from .servers import REPO, Collector, Prometheus, run_flowtel_demo
 
 GRAFANA = REPO / "grafana"
 DATASOURCES = GRAFANA / "provisioning" / "datasources"
@@ -213,16 +211,7 @@ def test_the_dashboard_and_alerts_have_promql_queries():
 @pytest.fixture(scope="module")
 def demo(collector: Collector, prometheus: Prometheus) -> Prometheus:
     """`flowtel demo` sent to the collector over OTLP gRPC, scraped by Prometheus for a few seconds."""
-    env = flowtel_env(collector.grpc_endpoint, "grpc", DEMO_SERVICE)
-    done = subprocess.run(
-        [sys.executable, "-m", "flowtel", "demo", "--service-name", DEMO_SERVICE],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-    )
-    assert 0 == done.returncode, done.stdout + done.stderr
+    run_flowtel_demo(collector, DEMO_SERVICE)
     for metric in (
         "flowtel_flow_runs_total",
         "flowtel_task_runs_total",

@@ -17,6 +17,20 @@ from .servers import Jaeger, free_port, get_json, http_get
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
+def jaeger_environment(jaeger: Jaeger, service: str, **more: str) -> dict[str, str]:
+    """A child's environment sending ``service``'s traces to ``jaeger`` over OTLP/HTTP."""
+    return child_environment(
+        {
+            "OTEL_SERVICE_NAME": service,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{jaeger.otlp_http}",
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+            "OTEL_LOGS_EXPORTER": "none",  # Jaeger takes traces only
+            "OTEL_METRICS_EXPORTER": "none",
+            **more,
+        }
+    )
+
+
 def jaeger_traces(jaeger: Jaeger, service: str, complete: Callable[[list[dict]], bool]) -> list:
     """The traces Jaeger stores for ``service``, once ``complete(traces)`` says all arrived."""
     query = urllib.parse.urlencode({"service": service, "limit": 50, "lookback": "1h"})
@@ -63,16 +77,8 @@ def test_the_web_service_traces_have_the_documented_shape_in_jaeger(jaeger: Jaeg
             [sys.executable, str(ROOT / "examples" / "web_service.py")],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=child_environment(
-                {
-                    "PORT": str(port),
-                    "OTEL_SERVICE_NAME": "shop-jaeger",
-                    "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{jaeger.otlp_http}",
-                    "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-                    "OTEL_LOGS_EXPORTER": "none",  # Jaeger takes traces only
-                    "OTEL_METRICS_EXPORTER": "none",
-                    "OTEL_BSP_SCHEDULE_DELAY": "200",
-                }
+            env=jaeger_environment(
+                jaeger, "shop-jaeger", PORT=str(port), OTEL_BSP_SCHEDULE_DELAY="200"
             ),
         )
         try:
@@ -140,15 +146,7 @@ def test_a_batch_job_trace_has_the_documented_shape_in_jaeger(jaeger: Jaeger):
         text=True,
         cwd=ROOT,
         timeout=120,
-        env=child_environment(
-            {
-                "OTEL_SERVICE_NAME": "nightly-load-jaeger",
-                "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{jaeger.otlp_http}",
-                "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-                "OTEL_LOGS_EXPORTER": "none",
-                "OTEL_METRICS_EXPORTER": "none",
-            }
-        ),
+        env=jaeger_environment(jaeger, "nightly-load-jaeger"),
     )
     assert 0 == completed.returncode, completed.stderr
     [trace] = jaeger_traces(jaeger, "nightly-load-jaeger", spans_at_least(4))
@@ -169,15 +167,7 @@ def test_the_agent_script_trace_has_the_documented_shape_in_jaeger(jaeger: Jaege
         capture_output=True,
         text=True,
         timeout=120,
-        env=child_environment(
-            {
-                "OTEL_SERVICE_NAME": "billing-jaeger",
-                "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{jaeger.otlp_http}",
-                "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-                "OTEL_LOGS_EXPORTER": "none",
-                "OTEL_METRICS_EXPORTER": "none",
-            }
-        ),
+        env=jaeger_environment(jaeger, "billing-jaeger"),
     )
     assert 0 == completed.returncode, completed.stderr
     [trace] = jaeger_traces(jaeger, "billing-jaeger", spans_at_least(3))

@@ -15,7 +15,7 @@ import json
 import os
 import re
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 DEFAULT_VALUE_LIMIT = 4096
@@ -128,25 +128,21 @@ def _cut(text: str, limit: int) -> str:
 
 def text_of(value: Any) -> str:
     """``str(value)``, or a placeholder naming its type when ``__str__`` raises; never raises."""
-    try:
-        text = str(value)
-        return text if type(text) is str else str.__str__(text)
-    except Exception as error:
-        return _unprintable(value, "__str__", error)
+    return _printed(str, value, "__str__")
 
 
 def repr_of(value: Any) -> str:
     """``repr(value)``, or a placeholder naming its type when ``__repr__`` raises."""
+    return _printed(repr, value, "__repr__")
+
+
+def _printed(printer: Callable[[Any], str], value: Any, method: str) -> str:
     try:
-        text = repr(value)
+        text = printer(value)
         return text if type(text) is str else str.__str__(text)
     except Exception as error:
-        return _unprintable(value, "__repr__", error)
-
-
-def _unprintable(value: Any, method: str, error: BaseException) -> str:
-    # The same stand-in as the engine's messages (flowtel._run.safe_str).
-    return f"<unprintable {type(value).__qualname__}: {method} raised {type(error).__name__}>"
+        # The same stand-in as the engine's messages (flowtel._run.safe_str).
+        return f"<unprintable {type(value).__qualname__}: {method} raised {type(error).__name__}>"
 
 
 # -- attribute values --------------------------------------------------------------------

@@ -135,14 +135,15 @@ def configure(
                     stacklevel=2,
                 )
             return
+        # OTEL_SDK_DISABLED=true: no providers, no exporters; flows still run. Otherwise the
+        # exports are made first: a bad queue setting raises before configure() counts as done.
+        exports = None if sdk_disabled() else _Exports(setups)
         _State.configured = True
         _State.settings = settings
         _State.shutdown_timeout_ms = timeout_ms
-        if sdk_disabled():
-            # OTEL_SDK_DISABLED=true: no providers, no exporters; flows still run.
+        if exports is None:
             return
         resource = _resource(service_name, resource_attributes)
-        exports = _Exports(setups)
         _State.exports = exports
         kept: list[str] = []
         _install_tracing(resource, exports, console, kept)

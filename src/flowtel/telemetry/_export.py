@@ -254,8 +254,14 @@ class _ExporterLogCapture(logging.Filter):
         message = _message_of(record)
         captured.append(message)
         interrupt: Callable[[], None] | None = getattr(self.local, "interrupt", None)
-        # A request too large is answered at once, and its halves are sent next.
-        if interrupt is not None and record.levelno >= logging.WARNING and not too_large(message):
+        # Only an endpoint that cannot be reached is worth ending the exporter for (its retries
+        # would outlast the deadline); one that answers (a batch rejected, or too large and sent
+        # next in halves) still takes the batches after it.
+        if (
+            interrupt is not None
+            and record.levelno >= logging.WARNING
+            and classify("", [message]).retried
+        ):
             interrupt()
         return record.levelno < logging.WARNING
 
@@ -1153,6 +1159,9 @@ class Exports:
 
     def __init__(self, setups: dict[str, list[ExportSetup]]) -> None:
         self.setups = setups
+        # Read (and a bad value refused) here, before configure() installs anything.
+        self.span_settings = queue_settings("OTEL_BSP", 5000) if self.has("traces") else {}
+        self.log_settings = queue_settings("OTEL_BLRP", 1000) if self.has("logs") else {}
         self.report = OutageReport()
         self.queues: list[SignalQueue] = []
         self.gates: list[MetricExportGate] = []
@@ -1165,12 +1174,16 @@ class Exports:
         return self.report.add(SignalStatus(setup.signal, setup.where, setup.kind))
 
     def span_processors(self) -> list[Any]:
-        settings = queue_settings("OTEL_BSP", 5000)
-        return [SpanQueueProcessor(self._queue(setup, settings)) for setup in self.setups["traces"]]
+        return [
+            SpanQueueProcessor(self._queue(setup, self.span_settings))
+            for setup in self.setups["traces"]
+        ]
 
     def log_processors(self) -> list[Any]:
-        settings = queue_settings("OTEL_BLRP", 1000)
-        return [log_queue_processor(self._queue(setup, settings)) for setup in self.setups["logs"]]
+        return [
+            log_queue_processor(self._queue(setup, self.log_settings))
+            for setup in self.setups["logs"]
+        ]
 
     def _queue(self, setup: ExportSetup, settings: dict[str, Any]) -> SignalQueue:
         exporter = make_exporter(setup)

@@ -380,10 +380,7 @@ def flow_started(flow: Flow) -> None:
     try:
         # The run's name and id as attributes, made once for its span, its tasks' spans and
         # its messages (the engine sets neither while the run goes on).
-        names = flow._run_attributes = {
-            PIPELINE_NAME: safe_name(flow.flow_name),
-            PIPELINE_RUN_ID: safe_name(flow.flow_id),
-        }
+        names = flow._run_attributes = _flow_names(flow)
         runtime.recheck()
         tracer = runtime.tracer()
         if tracer is not None:
@@ -426,12 +423,15 @@ def flow_started(flow: Flow) -> None:
         runtime.internal_error("flow start")
 
 
+def _flow_names(flow: Flow) -> dict[str, Any]:
+    return {PIPELINE_NAME: safe_name(flow.flow_name), PIPELINE_RUN_ID: safe_name(flow.flow_id)}
+
+
 def _run_attributes(flow: Flow) -> dict[str, Any]:
     """The flow's name and run id as attributes (made at its start while it runs)."""
     names = flow._run_attributes
-    if names is None:  # a flow that is not running, used as a context (``with flow:``)
-        names = {PIPELINE_NAME: safe_name(flow.flow_name), PIPELINE_RUN_ID: safe_name(flow.flow_id)}
-    return names
+    # Made now for a flow that is not running, used as a context (``with flow:``).
+    return names if names is not None else _flow_names(flow)
 
 
 def _code_attributes(info: FunctionInfo) -> dict[str, Any]:
@@ -549,7 +549,8 @@ def task_started(task: Task, args: tuple = (), kwargs: dict | None = None) -> No
 def task_stopped(task: Task) -> None:
     runtime = RUNTIME
     if task._message_attributes is not None:
-        task._message_attributes = None  # not kept with the finished call
+        # Not kept with the finished call, nor seen by its next run (a Task run by hand again).
+        task._message_attributes = None
     try:
         error = task.task_error
         result = result_of(error, task._timed_out)
@@ -738,7 +739,8 @@ def run_tagged(run: Flow | Task, tags: tuple[str, ...]) -> None:
     if span is None or not tags:
         return
     try:
-        span.set_attribute(TAGS, tags)
+        limit = value_limit(RUNTIME.attribute_value_limit)
+        span.set_attributes(safe_attributes({TAGS: tags}, limit))
     except Exception:
         RUNTIME.internal_error("run tags")
 
