@@ -119,3 +119,23 @@ class Unprintable:
 @task()
 def returns_unprintable() -> Unprintable:
     return Unprintable()
+
+
+def _rebuild_in(pid: int) -> str:
+    if os.getpid() != pid:
+        raise RuntimeError("this object only unpickles in the process that made it")
+    return "rebuilt"
+
+
+class OnlyHere:
+    """Pickles anywhere, unpickles only in the process that made it (as an object of a
+    type only the workers can import)."""
+
+    def __reduce__(self):
+        return (_rebuild_in, (os.getpid(),))
+
+
+@task()
+def returns_only_here() -> OnlyHere:
+    """Return an object the flow process cannot unpickle."""
+    return OnlyHere()

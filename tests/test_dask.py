@@ -25,6 +25,7 @@ from dask_tasks import (
     identity,
     reads_flow_data,
     returns_lock,
+    returns_only_here,
     returns_unprintable,
     sleeper,
     submits_inner,
@@ -202,6 +203,27 @@ def test_a_result_that_cannot_be_pickled_fails_naming_task_and_type(runner):
     assert "task 'returns_lock' returned a lock that cannot be pickled" in str(run.flow_error)
     assert ["failed"] == [task.status for task in run.executed_tasks]
     assert 1 == run.failed_tasks
+
+
+def test_a_result_that_cannot_be_unpickled_in_the_flow_process_fails_the_call(runner):
+    """A worker's result the flow process cannot unpickle fails its future, naming the task;
+    the run ends instead of waiting for it for ever."""
+
+    @flow(task_runner=runner, flow_config=quiet(raise_flow_error=False))
+    def fragile():
+        future = returns_only_here.submit()
+        future.wait(timeout=60)
+        return future.done(), future.exception()
+
+    runs = []
+    running = threading.Thread(target=lambda: runs.append(fragile().execute()), daemon=True)
+    running.start()
+    running.join(90)
+    assert [False, 1] == [running.is_alive(), len(runs)], "the run never ended"
+    done, error = runs[0].flow_return_value
+    assert (True, RuntimeError) == (done, type(error))
+    assert True is ("'returns_only_here'" in str(error)), str(error)
+    assert True is ("only unpickles in the process that made it" in str(error)), str(error)
 
 
 def test_retries_run_on_the_worker_and_are_recorded(runner):

@@ -36,7 +36,16 @@ from .telemetry import _runtime as telemetry
 
 _ERROR = logging.ERROR
 
-__all__ = ["RemoteTaskError", "TaskOutcome", "WorkerFlow", "replay", "run_submitted", "snapshot"]
+__all__ = [
+    "RemoteTaskError",
+    "SealedOutcome",
+    "TaskOutcome",
+    "WorkerFlow",
+    "replay",
+    "run_sealed",
+    "run_submitted",
+    "snapshot",
+]
 
 
 class RemoteTaskError(Exception):
@@ -103,6 +112,29 @@ class TaskOutcome:
         return (TaskOutcome, (self.value, self.error, self.journal, self.tasks))
 
 
+class SealedOutcome:
+    """A ``TaskOutcome`` pickled on the worker, opened in the flow process.
+
+    Dask unpickles a result as it arrives; one that cannot be unpickled there (a type the
+    flow process cannot import) would never be delivered, and the run would wait for it
+    for ever. Sealed, it arrives as bytes, and ``open()`` failing is the call's error.
+    """
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __reduce__(self) -> Any:
+        return (SealedOutcome, (self.data,))
+
+    def open(self) -> TaskOutcome:
+        outcome = pickle.loads(self.data)
+        if not isinstance(outcome, TaskOutcome):
+            raise TypeError(f"a sealed outcome holds a {type(outcome).__name__}")
+        return outcome
+
+
 def snapshot(flow: Flow | None) -> tuple | None:
     """What a worker needs of the submitting flow: name, run id, config, a copy of its data."""
     if flow is None:
@@ -152,7 +184,8 @@ class WorkerFlow(Flow):
             return
         text = format_message(template, args)
         if replayed_at is None and level >= telemetry.RUNTIME.export_level:
-            telemetry.message(self, task, level, text)
+            # The template too: a return-value line is exported only as record_return_values says.
+            telemetry.message(self, task, level, text, template)
         self.journal.append(
             (
                 "message",
@@ -342,26 +375,49 @@ def run_submitted(args: tuple, kwargs: dict, shared: tuple) -> TaskOutcome:
     return flow.outcome(value, error, task_name)
 
 
+# The longest a worker's task call waits for its telemetry to be handed over before its
+# result goes back; what is not sent by then stays queued and is retried.
+FLUSH_TIMEOUT_S = 2.0
+
+
+def run_sealed(args: tuple, kwargs: dict, shared: tuple) -> SealedOutcome:
+    """``run_submitted``, its outcome sealed for the trip back."""
+    outcome = run_submitted(args, kwargs, shared)
+    try:
+        return SealedOutcome(pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
+    except Exception:
+        import cloudpickle  # what plain pickle refuses (a lambda, a script's class)
+
+        return SealedOutcome(cloudpickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
+
+
 def flush_spans_and_logs() -> None:
-    """Export the spans and log records this process has buffered (metrics stay periodic)."""
+    """Export the spans and log records this process has buffered (metrics stay periodic).
+
+    Waits at most ``FLUSH_TIMEOUT_S`` in all, and not at all while flowtel's exports are
+    failing: a stalled or unreachable collector must not hold up every task's result.
+    """
     from opentelemetry import _logs, trace
+
+    from .telemetry._configure import endpoint_unreachable
 
     providers = telemetry.RUNTIME._providers
     if providers is not None:
         candidates = (providers[0], providers[1])
     else:
         candidates = (trace.get_tracer_provider(), _logs.get_logger_provider())
+    deadline = time.monotonic() + (0.0 if endpoint_unreachable() else FLUSH_TIMEOUT_S)
     for provider in candidates:
         flush = getattr(provider, "force_flush", None)
         if flush is not None:
             try:
-                flush()
+                flush(max(int((deadline - time.monotonic()) * 1000), 0))
             except Exception:
                 telemetry.RUNTIME.internal_error("worker flush")
 
 
 def _upstream_values(args: tuple, kwargs: dict) -> tuple[tuple, dict]:
-    if not any(isinstance(v, TaskOutcome) for v in (*args, *kwargs.values())):
+    if not any(isinstance(v, (TaskOutcome, SealedOutcome)) for v in (*args, *kwargs.values())):
         return args, kwargs
     return (
         tuple(_value_of(v) for v in args),
@@ -370,6 +426,8 @@ def _upstream_values(args: tuple, kwargs: dict) -> tuple[tuple, dict]:
 
 
 def _value_of(value: Any) -> Any:
+    if isinstance(value, SealedOutcome):
+        value = value.open()
     if not isinstance(value, TaskOutcome):
         return value
     if value.error is not None:

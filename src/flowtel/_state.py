@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from ._run import STATUS_COMPLETED, STATUS_FAILED, error_text
+from ._run import STATUS_COMPLETED, STATUS_FAILED, STATUS_PENDING, STATUS_RUNNING, error_text
 
 
 class StateType(str, enum.Enum):
@@ -51,6 +51,10 @@ class State:
         elif status == STATUS_FAILED:
             self.type = FAILED
             self.name = "TimedOut" if getattr(run, "_timed_out", False) else "Failed"
+        elif status == STATUS_RUNNING:
+            self.type, self.name = RUNNING, "Running"
+        elif status == STATUS_PENDING:
+            self.type, self.name = PENDING, "Pending"
         else:
             self.type, self.name = CANCELLED, "Cancelled"
         self.message = error_text(error) if error is not None else ""

@@ -41,10 +41,11 @@ from ._context import current_flow
 from ._futures import TaskRunFuture, TaskRunner
 from ._remote import (
     RemoteTaskError,
+    SealedOutcome,
     TaskOutcome,
     allow_pickling_task_functions_by_value,
     replay,
-    run_submitted,
+    run_sealed,
     snapshot,
 )
 from ._run import STATUS_CANCELLED, new_run_id
@@ -191,7 +192,7 @@ class DaskTaskRunner(TaskRunner):
                 # What every call of a map() shares goes to each worker once, not per call.
                 shared = client.scatter([shared], broadcast=True, hash=False)[0]
             dask_futures = client.map(
-                run_submitted,
+                run_sealed,
                 args_list,
                 kwargs_list,
                 shared=shared,
@@ -261,6 +262,17 @@ class DaskTaskRunner(TaskRunner):
         if dask_future.status == "cancelled":
             _cancel(bridge)
             return
+        if isinstance(result, SealedOutcome):
+            try:
+                result = result.open()
+            except Exception as unpickling:
+                task_name = dask_future.key.rpartition("-")[0]
+                result = RuntimeError(
+                    f"the result of task {task_name!r} came back from its Dask worker but "
+                    f"cannot be unpickled in the flow process ({type(unpickling).__name__}: "
+                    f"{unpickling}); make what it returns or raises importable here too"
+                )
+                result.__cause__ = unpickling
         if not isinstance(result, TaskOutcome):  # the worker died, a value did not unpickle, ...
             failure = result if isinstance(result, BaseException) else RuntimeError(repr(result))
             _settled(bridge, None, failure)
