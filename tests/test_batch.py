@@ -451,3 +451,13 @@ def test_the_batch_job_example_runs_as_the_readme_says():
         [t["name"] for t in summary["tasks"]],
         summary["results"],
     )
+
+
+def test_a_failed_run_exits_1_even_when_stdout_is_gone(jobs_dir):
+    """`flowtel run --json ... | head -0`: the reader of stdout went away before the summary was
+    written; the job still exits 1 for a failed flow (a scheduler must not read success)."""
+    process = flowtel_run(jobs_dir, "jobs:broken", "--json")
+    process.stdout.close()  # the pipe's reader is gone: writing the summary raises EPIPE
+    stderr = process.stderr.read()
+    process.stderr.close()
+    assert (1, True) == (process.wait(timeout=SUBPROCESS_TIMEOUT), "(exit 1)" in stderr), stderr

@@ -423,8 +423,13 @@ def _run(
     duration = run.flow_duration or (time.perf_counter() - begun)
     summary = _summary(run, started.get("trace_id", ""), duration)
     if as_json:
-        out.write(json.dumps(summary) + "\n")
-        out.flush()
+        try:
+            out.write(json.dumps(summary) + "\n")
+            out.flush()
+        except BrokenPipeError:
+            # stdout's reader went away (`... | head -0`): the exit code must still say how
+            # the run ended, and Python's final flush of stdout must not fail again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
     reason = f": {summary['error']}" if summary["error"] else ""
     print(
         f"flowtel run: flow {run.flow_name!r} {summary['status']} in {duration:.3f} s "
