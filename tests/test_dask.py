@@ -226,6 +226,26 @@ def test_a_result_that_cannot_be_unpickled_in_the_flow_process_fails_the_call(ru
     assert True is ("only unpickles in the process that made it" in str(error)), str(error)
 
 
+def test_a_lost_call_the_flow_never_waits_on_still_counts_as_a_failed_task(runner):
+    """A call whose record cannot come back (here: its result does not unpickle in the flow
+    process) is a failed task of the run with an ERROR message, even if the flow never asks
+    for its result: the run does not look clean."""
+
+    @flow(task_runner=runner, flow_config=quiet(raise_flow_error=False))
+    def forgetful():
+        returns_only_here.submit()
+
+    runs = []
+    running = threading.Thread(target=lambda: runs.append(forgetful().execute()), daemon=True)
+    running.start()
+    running.join(90)
+    assert [False, 1] == [running.is_alive(), len(runs)], "the run never ended"
+    run = runs[0]
+    lost = [m for m in run.log_messages() if "did not come back" in m]
+    assert 1 == run.failed_tasks
+    assert 1 == len(lost) and lost[0].startswith("Task 'returns_only_here' failed on Dask"), lost
+
+
 def test_retries_run_on_the_worker_and_are_recorded(runner):
     """Each retry attempt runs on the worker; the flow's log has every failed attempt."""
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import atexit
 import concurrent.futures
+import logging
 import os
 import socket
 import threading
@@ -48,7 +49,7 @@ from ._remote import (
     run_sealed,
     snapshot,
 )
-from ._run import STATUS_CANCELLED, new_run_id
+from ._run import STATUS_CANCELLED, error_text, new_run_id
 from .telemetry import _configure
 from .telemetry._runtime import RUNTIME
 
@@ -262,11 +263,11 @@ class DaskTaskRunner(TaskRunner):
         if dask_future.status == "cancelled":
             _cancel(bridge)
             return
+        task_name = dask_future.key.rpartition("-")[0]
         if isinstance(result, SealedOutcome):
             try:
                 result = result.open()
             except Exception as unpickling:
-                task_name = dask_future.key.rpartition("-")[0]
                 result = RuntimeError(
                     f"the result of task {task_name!r} came back from its Dask worker but "
                     f"cannot be unpickled in the flow process ({type(unpickling).__name__}: "
@@ -275,6 +276,7 @@ class DaskTaskRunner(TaskRunner):
                 result.__cause__ = unpickling
         if not isinstance(result, TaskOutcome):  # the worker died, a value did not unpickle, ...
             failure = result if isinstance(result, BaseException) else RuntimeError(repr(result))
+            _record_lost_call(flow, task_name, failure)
             _settled(bridge, None, failure)
             return
         outcome = result
@@ -383,6 +385,26 @@ def _cancel(bridge: concurrent.futures.Future) -> None:
             bridge.set_running_or_notify_cancel()
         except RuntimeError:  # the other one already notified the waiters
             pass
+
+
+def _record_lost_call(flow: Any, task_name: str, failure: BaseException) -> None:
+    """A call whose record never came back (its worker died, its result did not unpickle)
+    still counts as a failed task of the run, with an ERROR message saying why: a run that
+    never asks for that future's result must not look clean (the call's own span may never
+    have been exported)."""
+    if flow is None:
+        return
+    try:
+        with flow._lock:
+            flow.failed_tasks += 1
+        flow._message(
+            logging.ERROR,
+            "Task '%s' failed on Dask and its record did not come back: %s",
+            (task_name, error_text(failure)),
+            None,
+        )
+    except Exception:
+        RUNTIME.internal_error("dask lost call")
 
 
 def _settled(bridge: concurrent.futures.Future, value: Any, error: BaseException | None) -> None:
