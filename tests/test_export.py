@@ -8,6 +8,7 @@ with an extra in-memory processor, so "nothing lost" and "every drop counted" ar
 
 from __future__ import annotations
 
+import collections
 import json
 import re
 import subprocess
@@ -42,6 +43,7 @@ from opentelemetry.trace import (
 from otlp_receiver import OtlpReceiver, closed_port
 
 from flowtel.telemetry._export import (
+    AFTER_SHUTDOWN,
     ExportSetup,
     OutageReport,
     SignalQueue,
@@ -1084,3 +1086,33 @@ def test_flowtels_log_processor_and_the_sdks_deliver_the_same_records(protocol):
         (b"\x00\xff", 13, "WARN", True, True, {"a": ["x", "ü"]}, "log-processor-test"),
         ({"k": [1, "v"]}, 13, "WARN", True, True, {"a": ["x", "ü"]}, "log-processor-test"),
     ] == own
+
+
+class ShutdownDuringAppend(collections.deque):
+    """A queue whose next append first lets the queue be shut down: the interleaving of a
+    record that ends on a flow thread exactly while the process shuts the queue down."""
+
+    signal_queue = None
+
+    def append(self, item):
+        queue, self.signal_queue = self.signal_queue, None
+        if queue is not None:
+            _stop(queue)
+        super().append(item)
+
+
+def test_a_record_ending_while_the_queue_shuts_down_is_counted_not_lost_silently():
+    """A record added after the add() check but while the queue closes is neither kept in a
+    closed queue nor uncounted: it is reported as dropped after shutdown."""
+    exporter = BatchRecorder()
+    queue = _log_queue(exporter)
+    racing = ShutdownDuringAppend()
+    racing.signal_queue = queue
+    queue.queue = racing
+    [record] = _emitted_records(body="late")
+    queue.add(record)
+    assert ((), 0, {AFTER_SHUTDOWN: 1}) == (
+        exporter.get_finished_logs(),
+        len(queue.queue),
+        queue.status.dropped,
+    )

@@ -670,6 +670,13 @@ class SignalQueue:
             self._drop_new()
             return
         queue.append(item)
+        if self.closed:
+            # Shut down between the check above and the append: never exported, so counted.
+            with self.lock:
+                left = len(self.queue)
+                self.queue.clear()
+                self.report.dropped(self.status, AFTER_SHUTDOWN, left)
+            return
         if len(queue) >= self.max_batch and not self.wake.is_set():
             self.wake.set()
 
