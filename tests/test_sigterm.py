@@ -88,26 +88,33 @@ print("not reached", flush=True)
 """
 
 
-def terminate(mode, tmp_path, environment=None):
-    """Run the child in ``mode``, SIGTERM it once its long flow runs; (status, ids, stdout,
-    stderr, seconds from SIGTERM to exit, receiver)."""
-    receiver = OtlpReceiver("grpc").start()
+def start_child(tmp_path, arguments, environment):
+    """Start the child script with ``arguments`` and these environment variables."""
     script = tmp_path / "sigterm_child.py"
     script.write_text(textwrap.dedent(CHILD), encoding="utf-8")
-    child = subprocess.Popen(
-        [sys.executable, str(script), mode, str(FLOWS)],
+    return subprocess.Popen(
+        [sys.executable, str(script), *arguments],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         encoding="utf-8",
-        env=child_environment(
-            {
-                "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
-                "FLOWTEL_SHUTDOWN_TIMEOUT_MS": str(DEADLINE_MS),
-                **(environment or {}),
-            }
-        ),
+        env=child_environment(environment),
         cwd=tmp_path,
+    )
+
+
+def terminate(mode, tmp_path, environment=None):
+    """Run the child in ``mode``, SIGTERM it once its long flow runs; (status, ids, stdout,
+    stderr, seconds from SIGTERM to exit, receiver)."""
+    receiver = OtlpReceiver("grpc").start()
+    child = start_child(
+        tmp_path,
+        [mode, str(FLOWS)],
+        {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+            "FLOWTEL_SHUTDOWN_TIMEOUT_MS": str(DEADLINE_MS),
+            **(environment or {}),
+        },
     )
     watchdog = threading.Timer(CHILD_TIMEOUT_S, child.kill)
     watchdog.start()
@@ -187,22 +194,14 @@ def test_a_second_sigterm_during_the_exit_flush_kills_at_once(tmp_path):
     """A second SIGTERM while the exit flush waits on a silent endpoint kills the process
     (signal status, as without flowtel) instead of waiting out the shutdown deadline."""
     receiver = OtlpReceiver("grpc", black_hole=True).start()
-    script = tmp_path / "sigterm_child.py"
-    script.write_text(textwrap.dedent(CHILD), encoding="utf-8")
-    child = subprocess.Popen(
-        [sys.executable, str(script), "sync", "1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        encoding="utf-8",
-        env=child_environment(
-            {
-                "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
-                "OTEL_EXPORTER_OTLP_TIMEOUT": "30",
-                "FLOWTEL_SHUTDOWN_TIMEOUT_MS": "30000",
-            }
-        ),
-        cwd=tmp_path,
+    child = start_child(
+        tmp_path,
+        ["sync", "1"],
+        {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+            "OTEL_EXPORTER_OTLP_TIMEOUT": "30",
+            "FLOWTEL_SHUTDOWN_TIMEOUT_MS": "30000",
+        },
     )
     watchdog = threading.Timer(CHILD_TIMEOUT_S, child.kill)
     watchdog.start()
