@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import pytest
-from helpers import child_environment
+from helpers import child_environment, wait_for
 from opentelemetry import trace as trace_api
 from opentelemetry._logs import SeverityNumber
 from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
@@ -410,9 +410,10 @@ print(json.dumps(finished), flush=True)
 OUTAGE_S = 10.0  # as in production reports: a collector restart
 
 
-def flap(protocol, tmp_path, queue_size=None):
-    """Run the child against a receiver that is up, down for OUTAGE_S, up again."""
-    receiver = OtlpReceiver(protocol).start()
+def flap(protocol, tmp_path, queue_size=None, answer_delay=0.0, outage_s=OUTAGE_S):
+    """Run the child against a receiver that is up, down for ``outage_s``, up again. With an
+    ``answer_delay`` the receiver is stopped while it holds a request unanswered."""
+    receiver = OtlpReceiver(protocol, delay=answer_delay).start()
     script = tmp_path / "flapping_child.py"
     script.write_text(textwrap.dedent(FLAPPING_CHILD), encoding="utf-8")
     # A 1 s export timeout makes exports fail during the outage (instead of the exporter
@@ -431,9 +432,11 @@ def flap(protocol, tmp_path, queue_size=None):
     child, watchdog = start_child([str(script)], environment, tmp_path, stdin=subprocess.PIPE)
     try:
         time.sleep(2.0)
+        if answer_delay:
+            wait_for(lambda: request_unanswered(receiver, "traces"), timeout=5.0)
         down = time.time()
         receiver.stop()
-        time.sleep(OUTAGE_S)
+        time.sleep(outage_s)
         receiver.start()
         up = time.time()
         time.sleep(1.5)
@@ -451,6 +454,22 @@ def flap(protocol, tmp_path, queue_size=None):
     )
 
 
+def request_unanswered(receiver, signal):
+    """True while the receiver holds a request of ``signal`` it has not answered."""
+    with receiver._lock:
+        return len(receiver.headers[signal]) > len(receiver.requests[signal])
+
+
+def distinct_spans_per_run(receiver):
+    """How many different spans of each run arrived. A batch in flight when the receiver
+    stops may have been kept by it and is sent again after the outage (OTLP delivers at least
+    once; backends keep one copy per span id), so copies are not counted twice."""
+    span_ids = {}
+    for span in receiver.spans():
+        span_ids.setdefault(span.attributes.get("cicd.pipeline.run.id"), set()).add(span.span_id)
+    return {run_id: len(ids) for run_id, ids in span_ids.items()}
+
+
 SMALL_QUEUE = 30
 
 
@@ -458,13 +477,17 @@ SMALL_QUEUE = 30
 def flapped(tmp_path_factory):
     """The flapping runs, all at once: gRPC and HTTP with the default queues, and HTTP with a
     queue of SMALL_QUEUE that the outage overflows."""
-    cases = [(protocol, None) for protocol in PROTOCOLS] + [("http/protobuf", SMALL_QUEUE)]
+    cases = (
+        [(protocol, {}) for protocol in PROTOCOLS]
+        + [("http/protobuf", {"queue_size": SMALL_QUEUE})]
+        + [(protocol, {"answer_delay": 0.3, "outage_s": 3.0}) for protocol in PROTOCOLS]
+    )
     directories = [tmp_path_factory.mktemp("flap") for _ in cases]
     with ThreadPoolExecutor(len(cases)) as pool:
         results = list(
-            pool.map(lambda case, path: flap(case[0], path, case[1]), cases, directories)
+            pool.map(lambda case, path: flap(case[0], path, **case[1]), cases, directories)
         )
-    return {"default": results[:2], "small queue": results[2]}
+    return {"default": results[:2], "small queue": results[2], "stopped answering": results[3:]}
 
 
 def test_flapping_collector_loses_nothing_that_finished_while_it_was_up(flapped):
@@ -474,10 +497,7 @@ def test_flapping_collector_loses_nothing_that_finished_while_it_was_up(flapped)
     for protocol, result in zip(PROTOCOLS, flapped["default"], strict=True):
         assert 0 == result.returncode, result.stderr
         receiver = result.receiver
-        arrived_spans = {}
-        for span in receiver.spans():
-            run_id = span.attributes.get("cicd.pipeline.run.id")
-            arrived_spans[run_id] = arrived_spans.get(run_id, 0) + 1
+        arrived_spans = distinct_spans_per_run(receiver)
         logged = {
             record.attributes.get("cicd.pipeline.run.id")
             for record in receiver.log_records()
@@ -495,6 +515,24 @@ def test_flapping_collector_loses_nothing_that_finished_while_it_was_up(flapped)
         assert (protocol, missing) == (protocol, dropped(result.stderr)[0]), result.stderr
         outage = [line for line in flowtel_lines(result.stderr) if "cannot export" in line]
         assert (protocol, 1) == (protocol, len(outage)), result.stderr
+
+
+def test_a_batch_whose_answer_was_lost_is_sent_again(flapped):
+    """The collector stops while it holds a batch unanswered, over gRPC and HTTP: that batch is
+    sent again once it is back, so every span of every flow arrives (some twice: OTLP delivers
+    at least once) and nothing is counted as dropped."""
+    for protocol, result in zip(PROTOCOLS, flapped["stopped answering"], strict=True):
+        assert 0 == result.returncode, result.stderr
+        arrived_spans = distinct_spans_per_run(result.receiver)
+        logged = {
+            record.attributes.get("cicd.pipeline.run.id")
+            for record in result.receiver.log_records()
+            if record.body == "flapping job"
+        }
+        finished = [flow_id for flow_id, _ in result.finished]
+        assert (protocol, []) == (protocol, [f for f in finished if arrived_spans.get(f) != 3])
+        assert (protocol, []) == (protocol, [f for f in finished if f not in logged])
+        assert (protocol, (0, 0)) == (protocol, dropped(result.stderr)), result.stderr
 
 
 # --- which exporters, where: the standard variables ------------------------------------------
@@ -773,10 +811,7 @@ def test_an_outage_longer_than_the_queue_is_counted_when_export_resumes(flapped)
     the drop warning at exit counts exactly what never arrived."""
     result = flapped["small queue"]
     assert 0 == result.returncode, result.stderr
-    arrived = {}
-    for span in result.receiver.spans():
-        run_id = span.attributes.get("cicd.pipeline.run.id")
-        arrived[run_id] = arrived.get(run_id, 0) + 1
+    arrived = distinct_spans_per_run(result.receiver)
     before = [flow_id for flow_id, ended in result.finished if ended < result.down]
     assert [] == [flow_id for flow_id in before if arrived.get(flow_id) != 3]
     recovered = [line for line in flowtel_lines(result.stderr) if "works again" in line]
