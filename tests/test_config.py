@@ -314,6 +314,9 @@ def test_default_config_is_not_shared_mutable_state():
     first.flow_config.print_logs = True
     assert DEFAULTS == vars(second.flow_config)
     assert DEFAULTS == vars(Flow_Run__Config())
+    assert (Flow_Run__Config, Flow_Run__Config()) == (type(second.flow_config), second.flow_config)
+    with pytest.raises(TypeError, match="print_logs must be a bool"):
+        second.flow_config.print_logs = "yes"
 
 
 def test_log_to_console_on_a_console_without_the_characters_escapes_them():

@@ -330,6 +330,19 @@ def test_a_run_started_with_no_current_span_links_to_the_span_where_it_was_made(
     assert span.context.span_id == parent_id(flowtel_telemetry.span("leaf"))
 
 
+def test_a_run_made_under_a_propagated_span_context_links_to_it(flowtel_telemetry):
+    """A flow made where only a remote span context is current (a propagated request, no local
+    span) and run on a bare thread links to that context."""
+    remote = trace.SpanContext(
+        trace_id=0x1234, span_id=0x5678, is_remote=True, trace_flags=trace.TraceFlags(1)
+    )
+    with trace.use_span(trace.NonRecordingSpan(remote)):
+        run = background_flow()
+    run_on_bare_thread(run)
+    span = flowtel_telemetry.span("background_flow")
+    assert (None, [remote]) == (span.parent, [link.context for link in span.links])
+
+
 def test_a_detached_run_inside_an_open_span_starts_a_new_trace_linked_to_it(flowtel_telemetry):
     """detach() makes the run the root of a new trace with a link to the span current then."""
     tracer = flowtel_telemetry.tracer_provider.get_tracer("app")

@@ -72,3 +72,15 @@ class Flow_Run__Config:
 _FIELD_NAMES = frozenset(f.name for f in fields(Flow_Run__Config))
 
 DEFAULT_CONFIG = Flow_Run__Config()
+_DEFAULT_FIELDS = dict(vars(DEFAULT_CONFIG))
+
+
+def default_config() -> Flow_Run__Config:
+    """A new ``Flow_Run__Config()``: each flow has its own, as a run's config may be changed.
+
+    The defaults are copied rather than checked again (a flow is made on every decorated
+    call, and checking ten fields costs more than the rest of making it).
+    """
+    config = object.__new__(Flow_Run__Config)
+    config.__dict__.update(_DEFAULT_FIELDS)
+    return config

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from . import _capture, _execution
-from ._config import Flow_Run__Config
+from ._config import Flow_Run__Config, default_config
 from ._context import current_flow, current_task, print_sink
 from ._events import Flow_Run__Event_Type, flow_events
 from ._function_info import FLOW_INJECTABLE, FunctionInfo, check_not_generator
@@ -78,7 +78,7 @@ class Flow(RunLogging):
             raise TypeError(f"flow_name must be a str, got {type(flow_name).__name__}")
         if flow_id is not None and (not isinstance(flow_id, str) or not flow_id):
             raise TypeError(f"flow_id must be a non-empty str, got {flow_id!r}")
-        self.flow_config = flow_config if flow_config is not None else Flow_Run__Config()
+        self.flow_config = flow_config if flow_config is not None else default_config()
         self.flow_name = flow_name or ""
         self._fixed_id = flow_id
         self.flow_id = flow_id or new_run_id()

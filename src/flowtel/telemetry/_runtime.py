@@ -356,9 +356,8 @@ def _option_attributes(options: Any, runtime: Runtime) -> dict[str, Any]:
 
 def current_span_context() -> trace.SpanContext | None:
     """The valid span context current now, kept by a new Flow to link a run started elsewhere."""
-    RUNTIME.recheck()  # once per Flow made, like a flow start
-    if RUNTIME.tracer() is None:
-        return None
+    # No tracer lookup: without a provider no span is current (and a run that starts with
+    # no tracer makes no link).
     span_context = trace.get_current_span().get_span_context()
     return span_context if span_context.is_valid else None
 
