@@ -957,6 +957,22 @@ def test_span_size_is_never_below_what_the_span_adds_to_an_otlp_request(case):
     assert True is (span_size(span) >= added), (span_size(span), added)
 
 
+@pytest.mark.parametrize("case", SPAN_CASES, ids=list(SPAN_CASES))
+def test_span_size_from_the_sdk_span_fields_equals_the_size_from_its_public_properties(case):
+    """The estimate read from the SDK span's own fields is the one its public properties give
+    (what a span object without those fields is measured by)."""
+    [span] = _ended_spans(SPAN_CASES[case])
+    public = SimpleNamespace(
+        name=span.name,
+        attributes=span.attributes,
+        events=span.events,
+        links=span.links,
+        status=span.status,
+        context=span.context,
+    )
+    assert span_size(public) == span_size(span)
+
+
 LOG_CASES = {
     "flowtel's message": {
         "body": "processed item",

@@ -853,18 +853,29 @@ def span_size(span: Any) -> int:
     names and attributes, its status description and trace state (non-ASCII text at 4 bytes
     a character, UTF-8's most).
     """
-    # Runs for every exported span, on the export thread (which shares the GIL with the
-    # flows): each property read copies (a tuple of events, a mapping proxy), so each is
-    # read once.
-    size = ITEM_OVERHEAD + _text_size(span.name) + _attributes_size(span.attributes)
-    for event in span.events:
-        size += PART_OVERHEAD + _text_size(event.name) + _attributes_size(event.attributes)
-    for link in span.links:
-        size += PART_OVERHEAD + _trace_state_size(link.context) + _attributes_size(link.attributes)
-    description = span.status.description
+    # Runs for every exported span, on the export thread, which shares the GIL with the
+    # flows. The SDK's span keeps its parts as plain fields; its public properties copy them
+    # (the events and links each into a tuple, under a lock), which cost more than the whole
+    # estimate. A span object without those fields is read through its public properties.
+    try:
+        name, attributes, events, links = span._name, span._attributes, span._events, span._links
+        status, context = span._status, span._context
+    except AttributeError:
+        name, attributes, events, links = span.name, span.attributes, span.events, span.links
+        status, context = span.status, span.context
+    size = ITEM_OVERHEAD + _text_size(name) + _attributes_size(attributes)
+    if events:
+        for event in events:
+            size += PART_OVERHEAD + _text_size(event.name) + _attributes_size(event.attributes)
+    if links:
+        for link in links:
+            size += (
+                PART_OVERHEAD + _trace_state_size(link.context) + _attributes_size(link.attributes)
+            )
+    description = status.description if status is not None else None
     if description:
         size += _text_size(description)
-    return size + _trace_state_size(span.context)
+    return size + _trace_state_size(context)
 
 
 def log_record_size(item: Any) -> int:
