@@ -482,6 +482,23 @@ def test_task_by_hand_with_setup_and_execute():
     run = owner().execute()
     assert (8, run) == run.flow_return_value
     assert ["by-hand"] == [t.task_name for t in run.executed_tasks]
+    assert "Executing task 'by-hand'" in run.log_messages()
+
+
+def test_a_task_renamed_after_setup_logs_its_own_name():
+    """A by-hand task whose task_name is changed after setup() logs the name it runs under."""
+
+    @flow
+    def owner():
+        by_hand = Task(task_name="first").setup(lambda: 1)
+        by_hand.task_name = "renamed"
+        by_hand.execute()
+
+    messages = owner().execute().log_messages()
+    assert ("Executing task 'renamed'", False) == (
+        messages[1],
+        "Executing task 'first'" in messages,
+    )
 
 
 # -- an async task called without await ----------------------------------------------------

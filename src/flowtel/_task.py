@@ -37,7 +37,7 @@ _ERROR = logging.ERROR
 class TaskDefinition:
     """A decorated task function with its options, analysed once."""
 
-    __slots__ = ("info", "options", "raise_on_error", "task_name", "wrapper")
+    __slots__ = ("info", "options", "raise_on_error", "start_line", "task_name", "wrapper")
 
     def __init__(
         self,
@@ -55,6 +55,8 @@ class TaskDefinition:
             )
         self.info = info
         self.task_name = task_name or info.function_name
+        # Each call's first log line, made once: every call of the task logs the same text.
+        self.start_line = f"Executing task '{self.task_name}'"
         self.raise_on_error = raise_on_error
         self.options = options
         self.wrapper: Callable[..., Any] | None = None
@@ -224,8 +226,13 @@ class Task(RunLogging):
             if flow_events.event_listeners:
                 emit_event(Flow_Run__Event_Type.TASK_START, "task", flow, self, {})
             if flow is not None:
-                # Formatted now: a kept str is no object for the cycle collector to count.
-                flow._message(_DEBUG, f"Executing task '{self.task_name}'", (), self)
+                definition = self.definition
+                line = (
+                    definition.start_line
+                    if definition is not None and definition.task_name is self.task_name
+                    else f"Executing task '{self.task_name}'"
+                )
+                flow._message(_DEBUG, line, (), self)
         except BaseException as error:  # a listener raised KeyboardInterrupt, SystemExit, ...
             self._end(None, error)
             raise
