@@ -624,11 +624,11 @@ class SignalQueue:
         self.size_of = span_size if status.signal == "traces" else log_record_size
         self.delay_s = delay_s
         status.queue_size = max_queue
-        self.queue: collections.deque[Any] = collections.deque()
+        self.queue: collections.deque[tuple[Any, int]] = collections.deque()
         self.lock = threading.Lock()
         self.wake = threading.Event()
         self.flushes: list[_FlushRequest] = []
-        self.pending: list[Any] | None = None
+        self.pending: list[tuple[Any, int]] | None = None
         self.stopping = False
         self.closed = False
         self.abandoned = False
@@ -669,7 +669,10 @@ class SignalQueue:
         if len(queue) >= self.max_queue or self.closed or self.status.given_up is not None:
             self._drop_new()
             return
-        queue.append(item)
+        # Sized here, on the thread that just made the item: its parts are still in the CPU's
+        # cache. On the export thread, which reads them long after, the same estimate costs
+        # several times as much, and that thread holds the GIL the flows wait for.
+        queue.append((item, self._size(item)))
         if self.closed:
             # Shut down between the check above and the append: never exported, so counted.
             with self.lock:
@@ -756,20 +759,16 @@ class SignalQueue:
         try:
             return self.size_of(item)
         except Exception:
-            return self.batch_bytes
+            # Content the estimate does not know (a user's odd attribute value): the item
+            # goes in a request of its own rather than be lost.
+            return MAX_BATCH_BYTES + 1
 
-    def _take(self) -> list[Any]:
+    def _take(self) -> list[tuple[Any, int]]:
         queue = self.queue
-        batch: list[Any] = []
+        batch: list[tuple[Any, int]] = []
         budget = self.batch_bytes
-        size_of = self.size_of
         while queue and len(batch) < self.max_batch:
-            try:
-                budget -= size_of(queue[0])
-            except Exception:
-                # Content the estimate does not know (a user's odd attribute value): the
-                # item goes in a request of its own rather than be lost.
-                budget = -1
+            budget -= queue[0][1]
             if budget < 0 and batch:
                 break  # the rest goes in the next request
             batch.append(queue.popleft())
@@ -788,7 +787,9 @@ class SignalQueue:
             if self.status.given_up is not None:
                 self._settle(batch, REFUSED)
                 continue
-            failure = export_once(self.exporter, batch, self.status.signal, stopping)
+            failure = export_once(
+                self.exporter, [item for item, _ in batch], self.status.signal, stopping
+            )
             if failure is None:
                 with self.lock:
                     if self.abandoned:
@@ -799,7 +800,7 @@ class SignalQueue:
             if failure.kind == "too_large" and len(batch) > 1:
                 # An endpoint with a smaller request limit than flowtel's: from now on, batches
                 # of half the size that was refused.
-                size = sum(self._size(item) for item in batch)
+                size = sum(size for _, size in batch)
                 self.batch_bytes = max(MIN_BATCH_BYTES, min(self.batch_bytes, size) // 2)
                 with self.lock:
                     if self.abandoned:
