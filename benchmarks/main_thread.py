@@ -36,38 +36,9 @@ PAIRS = {
 }
 
 
-def inline_providers() -> tuple[Any, Any, Any]:
-    """SDK providers whose span and log processors drop each item when it ends."""
-    from opentelemetry.sdk._logs import LoggerProvider, LogRecordProcessor
-    from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-    from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-
-    class DropSpans(SpanProcessor):
-        def on_end(self, span: Any) -> None:
-            pass
-
-    class DropLogs(LogRecordProcessor):
-        def on_emit(self, log_record: Any) -> None:
-            pass
-
-        def shutdown(self) -> None:
-            pass
-
-        def force_flush(self, timeout_millis: int = 30_000) -> bool:
-            return True
-
-    tracer_provider = TracerProvider(shutdown_on_exit=False)
-    tracer_provider.add_span_processor(DropSpans())
-    logger_provider = LoggerProvider(shutdown_on_exit=False)
-    logger_provider.add_log_record_processor(DropLogs())
-    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()], shutdown_on_exit=False)
-    return tracer_provider, logger_provider, meter_provider
-
-
 def make_rows(n: int, flows: int, is_async: bool) -> dict[str, Callable[[], Any]]:
     """``flows`` flows of ``n`` tasks each per call, one after the other, for each row key."""
-    providers = inline_providers()
+    providers = w.dropping_providers()
     raw = w.raw_for(providers)
     spans_raw = w.Raw(providers[0].get_tracer("bench.raw"))
     loop = asyncio.new_event_loop()

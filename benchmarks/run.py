@@ -546,12 +546,13 @@ def worker_rss(plan: Plan, kind: str) -> dict[str, Any]:
     """RSS and allocated blocks over many flow runs of ``rss_tasks`` tasks each.
 
     Flat means no leak: ``sys.getallocatedblocks()`` counts live Python allocations
-    exactly, so a single object kept per run shows as +1 block per run; RSS also moves
-    with the allocator and with how full the batch span queue got (up to 2,048 spans).
+    exactly, so a single object kept per run shows as +1 block per run. The processors drop
+    each span and record as it ends: with batch queues, RSS followed how deep the queue got
+    between two samples (the allocator keeps what it grew to), not what the runs keep.
     """
     import workloads as w
 
-    providers = w.sdk_providers()
+    providers = w.dropping_providers()
     raw = w.raw_for(providers)
     w.use_flowtel(providers)
     n = plan.rss_tasks

@@ -554,6 +554,35 @@ def sdk_providers(processors: str = "batch") -> tuple[Any, Any, Any]:
     return tracer_provider, logger_provider, meter_provider
 
 
+def dropping_providers() -> tuple[Any, Any, Any]:
+    """SDK providers whose span and log processors drop each item when it ends."""
+    from opentelemetry.sdk._logs import LoggerProvider, LogRecordProcessor
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+
+    class DropSpans(SpanProcessor):
+        def on_end(self, span: Any) -> None:
+            pass
+
+    class DropLogs(LogRecordProcessor):
+        def on_emit(self, log_record: Any) -> None:
+            pass
+
+        def shutdown(self) -> None:
+            pass
+
+        def force_flush(self, timeout_millis: int = 30_000) -> bool:
+            return True
+
+    tracer_provider = TracerProvider(shutdown_on_exit=False)
+    tracer_provider.add_span_processor(DropSpans())
+    logger_provider = LoggerProvider(shutdown_on_exit=False)
+    logger_provider.add_log_record_processor(DropLogs())
+    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()], shutdown_on_exit=False)
+    return tracer_provider, logger_provider, meter_provider
+
+
 def flush(providers: tuple[Any, Any, Any]) -> None:
     tracer_provider, logger_provider, _ = providers
     tracer_provider.force_flush()
