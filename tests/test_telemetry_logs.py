@@ -219,6 +219,22 @@ def test_export_level_debug_never_exports_return_values_unless_recorded(flowtel_
     ] == [body for body in recorded if "return value" in body]
 
 
+def test_a_message_that_reads_like_the_return_value_line_is_exported_as_written(
+    flowtel_telemetry,
+):
+    """A user's own message with the text of the engine's return-value template is not taken
+    for a return-value line: it is exported as written."""
+
+    @flow()
+    def quoting(this_flow=None):
+        this_flow.log_info("Task return value: %s")
+
+    quoting().execute()
+    assert ["Task return value: %s"] == [
+        body for body in flowtel_telemetry.log_bodies() if "return value" in body
+    ]
+
+
 def test_export_level_warning_keeps_info_out(flowtel_telemetry):
     """configure(export_level=logging.WARNING) exports only WARNING and above."""
     flowtel.configure(install_providers=False, export_level=logging.WARNING)

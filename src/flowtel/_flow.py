@@ -538,7 +538,8 @@ class Flow(RunLogging):
         if console is not None:
             console(self, task, level, text)
         if exported:
-            telemetry.message(self, task, level, text, template)
+            # The template tells the engine's return-value lines apart (they have args).
+            telemetry.message(self, task, level, text, template if args else None)
         if listeners:
             emit_event(
                 Flow_Run__Event_Type.FLOW_MESSAGE,

@@ -329,7 +329,8 @@ class Task(RunLogging):
     # -- messages --------------------------------------------------------------------
 
     def _log_target(self) -> tuple[Flow | None, Any]:
-        return self.task_flow, self
+        flow = self._flow  # while the call runs; task_flow also finds it after the call
+        return (flow if flow is not None else self.task_flow), self
 
     # A captured print()'s text, written in this call: buffered into whole lines.
     _buffer_print = RunLogging._capture_print
