@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import subprocess
+import sys
 
 import flowtel
 
@@ -107,3 +109,14 @@ def test_dask_module_exports_the_runner_and_its_helpers():
         flowtel.dask.__all__
     )
     assert all(hasattr(flowtel.dask, name) for name in flowtel.dask.__all__)
+
+
+def test_import_flowtel_loads_neither_the_sdk_nor_the_export_machinery():
+    """``import flowtel`` stays light: the OTel SDK, asyncio and flowtel's export queue are
+    imported when first needed (a flow run, an async flow, configure())."""
+    code = (
+        "import sys, flowtel; print(sorted(m for m in sys.modules if m.startswith("
+        "('opentelemetry.sdk', 'asyncio', 'flowtel.telemetry._export'))))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert ("[]\n", 0) == (result.stdout, result.returncode), result.stderr

@@ -8,14 +8,19 @@ import os
 import threading
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import _logs, metrics, trace
 
 from . import _sigterm
-from ._export import DEFAULT_SHUTDOWN_TIMEOUT_MS, PROTOCOLS, resolve_signals, sdk_disabled
-from ._export import Exports as _Exports
 from ._runtime import RUNTIME
+
+if TYPE_CHECKING:
+    from ._export import Exports
+
+# The export machinery (_export) is imported when configure(), force_flush() or shutdown()
+# first runs: ``import flowtel`` does not pay for it.
+DEFAULT_SHUTDOWN_TIMEOUT_MS = 5_000
 
 __all__ = ["configure", "force_flush", "shutdown"]
 
@@ -33,7 +38,7 @@ class _State:
     logger_provider: Any = None
     meter_provider: Any = None
     # Kept after shutdown() so callers can still ask what was delivered.
-    exports: _Exports | None = None
+    exports: Exports | None = None
     shutdown_timeout_ms: int = DEFAULT_SHUTDOWN_TIMEOUT_MS
 
 
@@ -110,9 +115,11 @@ def configure(
         )
         if value is not None
     }
-    if protocol is not None and protocol not in PROTOCOLS:
-        raise ValueError(f"protocol={protocol!r} is not supported; use one of {PROTOCOLS}")
-    setups = resolve_signals(endpoint, protocol, headers)
+    from . import _export
+
+    if protocol is not None and protocol not in _export.PROTOCOLS:
+        raise ValueError(f"protocol={protocol!r} is not supported; use one of {_export.PROTOCOLS}")
+    setups = _export.resolve_signals(endpoint, protocol, headers)
     sends_otlp = any(setup.kind == "otlp" for found in setups.values() for setup in found)
     if console is None:
         console = not sends_otlp
@@ -137,7 +144,7 @@ def configure(
             return
         # OTEL_SDK_DISABLED=true: no providers, no exporters; flows still run. Otherwise the
         # exports are made first: a bad queue setting raises before configure() counts as done.
-        exports = None if sdk_disabled() else _Exports(setups)
+        exports = None if _export.sdk_disabled() else _export.Exports(setups)
         _State.configured = True
         _State.settings = settings
         _State.shutdown_timeout_ms = timeout_ms
@@ -281,7 +288,7 @@ def _kept_app_provider(
     return True
 
 
-def _install_tracing(resource: Any, exports: _Exports, console: bool, kept: list[str]) -> None:
+def _install_tracing(resource: Any, exports: Exports, console: bool, kept: list[str]) -> None:
     from opentelemetry.sdk.trace import TracerProvider
 
     from ._console import ConsoleTreeProcessor
@@ -299,7 +306,7 @@ def _install_tracing(resource: Any, exports: _Exports, console: bool, kept: list
     _State.tracer_provider = provider
 
 
-def _install_logs(resource: Any, exports: _Exports, kept: list[str]) -> None:
+def _install_logs(resource: Any, exports: Exports, kept: list[str]) -> None:
     from opentelemetry.sdk._logs import LoggerProvider
 
     current = _logs.get_logger_provider()
@@ -317,7 +324,7 @@ def _install_logs(resource: Any, exports: _Exports, kept: list[str]) -> None:
 
 
 def _install_metrics(
-    resource: Any, exports: _Exports, interval_ms: int | None, kept: list[str]
+    resource: Any, exports: Exports, interval_ms: int | None, kept: list[str]
 ) -> None:
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
@@ -374,7 +381,9 @@ def force_flush(timeout_millis: int = 10_000) -> bool:
     if not providers:
         return True
     if _State.exports is None:
-        return _Exports({}).force_flush(timeout_millis / 1000, providers)
+        from ._export import Exports
+
+        return Exports({}).force_flush(timeout_millis / 1000, providers)
     return _State.exports.force_flush(timeout_millis / 1000, providers)
 
 
@@ -391,5 +400,9 @@ def shutdown(timeout_millis: int | None = None) -> None:
         exports = _State.exports
         timeout_ms = timeout_millis if timeout_millis is not None else _State.shutdown_timeout_ms
     if providers:
-        (exports or _Exports({})).shutdown(timeout_ms / 1000, providers)
+        if exports is None:
+            from ._export import Exports
+
+            exports = Exports({})
+        exports.shutdown(timeout_ms / 1000, providers)
     atexit.unregister(shutdown)

@@ -31,7 +31,6 @@ from typing import Any
 from ._attributes import mask_url_credentials
 
 __all__ = [
-    "DEFAULT_SHUTDOWN_TIMEOUT_MS",
     "PROTOCOLS",
     "ExportSetup",
     "Exports",
@@ -48,7 +47,6 @@ ITEMS = {"traces": "spans", "logs": "log records", "metrics": "metric exports"}
 EXPORTER_CHOICES = ("otlp", "console", "none")
 PROTOCOLS = ("grpc", "http/protobuf")
 DEFAULT_PROTOCOL = "grpc"
-DEFAULT_SHUTDOWN_TIMEOUT_MS = 5_000
 _SIGNAL_PATHS = {"traces": "/v1/traces", "logs": "/v1/logs", "metrics": "/v1/metrics"}
 _DEFAULT_ENDPOINTS = {"grpc": "http://localhost:4317", "http/protobuf": "http://localhost:4318"}
 # Between two attempts at a batch the endpoint did not take; each attempt already retries
