@@ -44,6 +44,21 @@ def test_a_worker_never_exports_a_return_value_unless_recorded(flowtel_telemetry
     assert True is ("hunter2" in " ".join(journal))  # the run's own log keeps the value
 
 
+@task()
+def quote_the_template(this_task=None) -> None:
+    this_task.log_info("Task return value: %s")
+
+
+def test_a_worker_exports_a_message_that_reads_like_the_return_value_line_as_written(
+    flowtel_telemetry,
+):
+    """On a worker too, a user's own message with the return-value template's text is not
+    taken for a return-value line."""
+    run_on_worker(quote_the_template)
+    bodies = flowtel_telemetry.log_bodies()
+    assert ["Task return value: %s"] == [body for body in bodies if "return value" in body]
+
+
 STALLED_WORKER_CHILD = """
 import json, sys, time
 import flowtel

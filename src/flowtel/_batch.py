@@ -429,7 +429,9 @@ def _run(
         except BrokenPipeError:
             # stdout's reader went away (`... | head -0`): the exit code must still say how
             # the run ended, and Python's final flush of stdout must not fail again.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, out.fileno())
+            os.close(devnull)
     reason = f": {summary['error']}" if summary["error"] else ""
     print(
         f"flowtel run: flow {run.flow_name!r} {summary['status']} in {duration:.3f} s "

@@ -184,8 +184,9 @@ class WorkerFlow(Flow):
             return
         text = format_message(template, args)
         if replayed_at is None and level >= telemetry.RUNTIME.export_level:
-            # The template too: a return-value line is exported only as record_return_values says.
-            telemetry.message(self, task, level, text, template)
+            # The template of a formatted line too: a return-value line is exported only as
+            # record_return_values says (a message of the user's own is exported as written).
+            telemetry.message(self, task, level, text, template if args else None)
         self.journal.append(
             (
                 "message",
