@@ -852,10 +852,10 @@ def span_size(span: Any) -> int:
     names and attributes, its status description and trace state (non-ASCII text at 4 bytes
     a character, UTF-8's most).
     """
-    # Runs for every exported span, on the export thread, which shares the GIL with the
-    # flows. The SDK's span keeps its parts as plain fields; its public properties copy them
-    # (the events and links each into a tuple, under a lock), which cost more than the whole
-    # estimate. A span object without those fields is read through its public properties.
+    # Runs for every span queued, on the thread that ended it (SignalQueue.add). The SDK's
+    # span keeps its parts as plain fields; its public properties copy them (the events and
+    # links each into a tuple, under a lock), which cost more than the whole estimate. A span
+    # object without those fields is read through its public properties.
     try:
         name, attributes, events, links = span._name, span._attributes, span._events, span._links
         status, context = span._status, span._context
